@@ -1,0 +1,5 @@
+import sys
+
+from bap.cli import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from daq.cli import main
+
+sys.exit(main())

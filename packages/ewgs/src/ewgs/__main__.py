@@ -1,0 +1,5 @@
+import sys
+
+from ewgs.cli import main
+
+sys.exit(main())

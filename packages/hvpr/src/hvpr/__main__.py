@@ -1,0 +1,5 @@
+import sys
+
+from hvpr.cli import main
+
+sys.exit(main())

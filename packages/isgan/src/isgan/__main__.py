@@ -1,0 +1,5 @@
+import sys
+
+from isgan.cli import main
+
+sys.exit(main())

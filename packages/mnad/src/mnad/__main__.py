@@ -1,0 +1,5 @@
+import sys
+
+from mnad.cli import main
+
+sys.exit(main())

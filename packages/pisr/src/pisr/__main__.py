@@ -1,0 +1,5 @@
+import sys
+
+from pisr.cli import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from reid_relation.cli import main
+
+sys.exit(main())
