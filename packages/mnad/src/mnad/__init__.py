@@ -1,7 +1,56 @@
-"""MNAD: learning memory-guided normality for anomaly detection (CVPR 2020) in PyTorch."""
+"""MNAD: learning memory-guided normality for anomaly detection (CVPR 2020) in PyTorch.
 
+Public API (imported lazily, so ``import mnad`` stays cheap)::
+
+    mnad.Memory, mnad.MNADPredictor, mnad.MNADReconstructor, mnad.load_official
+    mnad.psnr, mnad.weighted_regular_score, mnad.minmax, mnad.anomaly_scores, mnad.frame_auc,
+    mnad.align_labels, mnad.TrainConfig, mnad.train, mnad.evaluate, mnad.load_model
+    mnad.functional, mnad.data, mnad.synthetic
+"""
+
+from __future__ import annotations
+
+import importlib
 from importlib.metadata import version as _version
+from typing import Any
 
 __version__ = _version("mnad")
 
-__all__ = ["__version__"]
+_LAZY = {
+    "Memory": "mnad.memory",
+    "MemoryOutput": "mnad.memory",
+    "MNADPredictor": "mnad.models.networks",
+    "MNADReconstructor": "mnad.models.networks",
+    "ModelOutput": "mnad.models.networks",
+    "build_model": "mnad.models.networks",
+    "load_official": "mnad.models.official",
+    "psnr": "mnad.scores",
+    "weighted_regular_score": "mnad.scores",
+    "minmax": "mnad.scores",
+    "anomaly_scores": "mnad.scores",
+    "frame_auc": "mnad.scores",
+    "align_labels": "mnad.scores",
+    "TrainConfig": "mnad.config",
+    "train": "mnad.engine.train",
+    "TrainResult": "mnad.engine.train",
+    "evaluate": "mnad.engine.evaluate",
+    "EvalResult": "mnad.engine.evaluate",
+    "load_model": "mnad.engine.evaluate",
+}
+_SUBMODULES = ("functional", "data", "synthetic", "models", "engine", "scores", "memory")
+
+__all__ = ["__version__", *_LAZY, *_SUBMODULES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"mnad.{name}")
+    raise AttributeError(f"module 'mnad' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
