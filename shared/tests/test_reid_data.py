@@ -1,0 +1,127 @@
+"""cvcore.reid.data: Market/Duke/CUHK03 parsers on replicas of the real layouts."""
+
+import re
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from cvcore.data.replica import Replica, rng_image
+from cvcore.errors import DataError
+from cvcore.reid import (CUHK03, DukeMTMCreID, ImageDataset, Market1501, build_dataset, last_parse_report,
+                         make_market_like_dataset, parse_market_style_dir)
+
+
+@pytest.fixture(scope="module")
+def market(tmp_path_factory):
+    root = tmp_path_factory.mktemp("market")
+    return root, make_market_like_dataset(root, seed=3, num_train_ids=6, num_test_ids=5, size=(32, 16))
+
+
+def test_market_counts_match_manifest(market):
+    root, man = market
+    with pytest.warns(UserWarning, match="statistics differ"):
+        ds = Market1501(root)
+    s = ds.summary()
+    for split in ("train", "query", "gallery"):
+        assert s[split]["images"] == man["counts"][split]["images"]
+        assert s[split]["ids"] == man["counts"][split]["ids"]
+    assert man["num_junk"] > 0
+    assert all(r.pid != -1 for r in ds.train + ds.query + ds.gallery)  # junk dropped
+    assert 0 in {r.pid for r in ds.gallery} and 0 not in {r.pid for r in ds.query}
+    assert sorted({r.pid for r in ds.train}) == list(range(ds.num_train_pids))
+    assert {r.camid for r in ds.gallery} <= set(range(4))
+    assert ds.query_only_pids() == []
+
+
+def test_train_relabel_in_sorted_pid_order(market):
+    root, man = market
+    recs = parse_market_style_dir(root / "Market-1501-v15.09.15" / "bounding_box_train", relabel=False)
+    rel = parse_market_style_dir(root / "Market-1501-v15.09.15" / "bounding_box_train", relabel=True)
+    order = sorted({r.pid for r in recs})
+    assert [order[r.pid] for r in rel] == [r.pid for r in recs]
+
+
+def _torchreid_rules(folder):
+    # reference: glob, single-digit camera, junk -1 dropped, camid - 1 (the torchreid recipe)
+    pat = re.compile(r"([-\d]+)_c(\d)")
+    out = []
+    for p in folder.iterdir():
+        if p.suffix != ".jpg":
+            continue
+        pid, cam = map(int, pat.search(p.name).groups())
+        if pid == -1:
+            continue
+        out.append((str(p), pid, cam - 1))
+    return Counter(out)
+
+
+def test_parser_equals_torchreid_rules(market):
+    root, _ = market
+    for sub in ("bounding_box_train", "query", "bounding_box_test"):
+        folder = root / "Market-1501-v15.09.15" / sub
+        ours = Counter((r.path, r.pid, r.camid) for r in parse_market_style_dir(folder))
+        assert ours == _torchreid_rules(folder)
+
+
+def test_camera_10_and_skipped_names(tmp_path):
+    rep = Replica(tmp_path)
+    for name in ("0001_c10_03.jpg", "0001_c7_01.jpg", "-1_c3s1_000026_00.jpg", "0000_c1s1_000151_01.jpg",
+                 "Thumbs.jpg", "notes.txt"):
+        rep.bytes(name, b"x")
+    recs = parse_market_style_dir(tmp_path)
+    assert [(r.pid, r.camid) for r in recs] == [(0, 0), (1, 9), (1, 6)]
+    rep_ = last_parse_report()
+    assert rep_["skipped"] == 1 and rep_["junk"] == 1 and rep_["skipped_examples"] == ["Thumbs.jpg"]
+    with pytest.raises(DataError, match="Thumbs.jpg"):
+        parse_market_style_dir(tmp_path, strict=True)
+
+
+def test_duke_layout(tmp_path):
+    man = make_market_like_dataset(tmp_path, layout="duke", num_train_ids=4, num_test_ids=3, size=(32, 16), seed=1)
+    assert man["num_junk"] == 0
+    ds = DukeMTMCreID(tmp_path, check=False)
+    assert len(ds.gallery) == man["counts"]["gallery"]["images"]
+    assert re.match(r"^\d{4}_c\d_f\d{7}\.jpg$", ds.query[0].path.rsplit("/", 1)[1])
+    assert build_dataset("dukemtmc", tmp_path, check=False).summary() == ds.summary()
+
+
+def test_cuhk03_market_layout_with_pid_subfolders(tmp_path):
+    rep = Replica(tmp_path)
+    base = "cuhk03-np/detected"
+    for split, pids in (("bounding_box_train", (3, 5)), ("query", (7,)), ("bounding_box_test", (7, 8))):
+        for pid in pids:
+            for cam in (1, 10):
+                rep.image(f"{base}/{split}/{pid:04d}/{pid:04d}_c{cam}_1.png", rng_image(8, 4, seed=pid))
+    ds = CUHK03(tmp_path, labeled=False, check=False)
+    assert ds.num_train_pids == 2 and ds.num_train_cams == 2
+    assert {r.camid for r in ds.gallery} == {0, 9}
+    assert len(ds.query) == 2
+    with pytest.raises(DataError, match="labeled"):
+        CUHK03(tmp_path, labeled=True)
+
+
+def test_missing_and_empty_roots(tmp_path):
+    with pytest.raises(DataError, match="bounding_box_train"):
+        Market1501(tmp_path)
+    with pytest.raises(DataError, match="not found"):
+        Market1501(tmp_path / "nope")
+    for sub in ("bounding_box_train", "query", "bounding_box_test"):
+        Replica(tmp_path).bytes(f"{sub}/readme.jpg", b"x")
+    with pytest.raises(DataError, match="no parsable"):
+        Market1501(tmp_path)
+    with pytest.raises(DataError, match="unknown re-ID dataset"):
+        build_dataset("msmt", tmp_path)
+
+
+def test_image_dataset_reads_and_rejects_corrupt(tmp_path, market):
+    root, _ = market
+    ds = Market1501(root, check=False)
+    img, pid, cam, path = ImageDataset(ds.query)[0]
+    assert img.shape == (3, 32, 16) and pid == ds.query[0].pid and path == ds.query[0].path
+    bad = tmp_path / "0001_c1s1_000001_00.jpg"
+    bad.write_bytes(b"not a jpeg")
+    (rec,) = parse_market_style_dir(tmp_path)
+    with pytest.raises(DataError, match="not an image"):
+        ImageDataset([rec])[0]
+    assert np.isfinite(img.numpy()).all()
