@@ -42,8 +42,8 @@ def _read_array(p: Path) -> np.ndarray:
         if p.suffix == ".npy":
             a = np.load(p, allow_pickle=False)
         else:
-            a = np.loadtxt(p, dtype=np.int64, ndmin=1)
-    except (ValueError, OSError, EOFError) as exc:
+            a = np.array(p.read_text(encoding="utf-8").split(), dtype=np.int64)  # any whitespace
+    except (ValueError, OSError, EOFError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read label file {p}: {exc}") from exc
     a = np.asarray(a)
     if a.ndim == 2 and 1 in a.shape:

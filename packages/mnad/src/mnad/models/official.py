@@ -1,0 +1,190 @@
+"""Load the authors' published files: ``model.pth`` (a pickled whole ``convAE`` module, saved with
+``torch.save(model)``) and ``keys.pt`` (the trained memory items, a ``(M, C)`` tensor).
+
+Unpickling a whole module runs code named in the file, so it needs an explicit opt-in
+(``trust_pickle=True``). The official classes are not needed: every class outside torch is
+replaced by an inert ``nn.Module`` stub while unpickling, and only the tensors are kept.
+A plain state dict (someone re-saved ``model.state_dict()``) loads without the opt-in.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from cvcore.errors import CheckpointError
+
+from mnad.models.networks import MNADPredictor, MNADReconstructor
+
+__all__ = ["OFFICIAL_KEY_MAP", "from_official_state_dict", "load_official", "read_official_state_dict"]
+
+#: Official module names -> ours (``model/final_future_prediction_with_memory_..._top1.py`` and
+#: ``model/Reconstruction.py``; the ``Memory`` module holds no tensors).
+OFFICIAL_KEY_MAP = {
+    "encoder.moduleConv1.": "encoder.enc1.",
+    "encoder.moduleConv2.": "encoder.enc2.",
+    "encoder.moduleConv3.": "encoder.enc3.",
+    "encoder.moduleConv4.": "encoder.enc4.",
+    "encoder.moduleBatchNorm.": "encoder.unused_bn.",
+    "decoder.moduleConv.": "decoder.dec0.",
+    "decoder.moduleUpsample4.": "decoder.up4.",
+    "decoder.moduleDeconv3.": "decoder.dec3.",
+    "decoder.moduleUpsample3.": "decoder.up3.",
+    "decoder.moduleDeconv2.": "decoder.dec2.",
+    "decoder.moduleUpsample2.": "decoder.up2.",
+    "decoder.moduleDeconv1.": "decoder.gen.",
+}
+
+_SAFE_MODULES = ("torch", "collections", "builtins", "copyreg", "_codecs", "numpy", "__builtin__")
+
+
+class _OfficialStub(nn.Module):
+    """Stands in for the official classes while unpickling; holds their tensors, runs nothing."""
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - never called
+        raise RuntimeError("stub of an official class: only its state dict is used")
+
+
+class _StubUnpickler(pickle.Unpickler):
+    _stubs: dict[tuple[str, str], type] = {}
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module.split(".")[0] in _SAFE_MODULES:
+            return super().find_class(module, name)
+        key = (module, name)
+        if key not in self._stubs:
+            self._stubs[key] = type(name, (_OfficialStub,), {"__module__": "mnad.models.official._stub"})
+        return self._stubs[key]
+
+
+class _stub_pickle:  # a "pickle module" for torch.load(pickle_module=...)
+    Unpickler = _StubUnpickler
+    load = staticmethod(lambda f, **kw: _StubUnpickler(f, **kw).load())
+    __name__ = "mnad_stub_pickle"
+
+
+def _tensor_dict(obj: Any) -> dict[str, torch.Tensor] | None:
+    if isinstance(obj, nn.Module):
+        return dict(obj.state_dict())
+    if isinstance(obj, Mapping):
+        for key in ("state_dict", "model_state_dict", "model"):
+            if key in obj and isinstance(obj[key], (Mapping, nn.Module)):
+                return _tensor_dict(obj[key])
+        if obj and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()):
+            return dict(obj)
+    return None
+
+
+def read_official_state_dict(path: str | os.PathLike[str], *, trust_pickle: bool = False,
+                             map_location: Any = "cpu") -> dict[str, torch.Tensor]:
+    """The tensors of an official ``model.pth`` (whole module or state dict), official names."""
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError(f"official model file not found: {p}")
+    try:
+        obj = torch.load(p, map_location=map_location, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many kinds for bad files
+        if "Weights only load failed" not in str(exc) and "weights_only" not in str(exc):
+            raise CheckpointError(f"{p} is truncated or not a torch file ({str(exc).splitlines()[0]})") from exc
+        if not trust_pickle:
+            raise CheckpointError(
+                f"{p} is a pickled whole model; unpickling can run code from the file. Load it only if "
+                "you trust its source: load_official(..., trust_pickle=True) / mnad eval --trust-pickle"
+            ) from exc
+        try:
+            obj = torch.load(p, map_location=map_location, weights_only=False, pickle_module=_stub_pickle)
+        except Exception as exc2:  # noqa: BLE001
+            raise CheckpointError(f"cannot unpickle {p}: {str(exc2).splitlines()[0] if str(exc2) else exc2!r}") from exc2
+    sd = _tensor_dict(obj)
+    if sd is None:
+        raise CheckpointError(f"{p} holds no model tensors (expected the official convAE or its state dict)")
+    return {re.sub(r"^module\.", "", k): v for k, v in sd.items()}
+
+
+def _rename(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    out = {}
+    for k, v in sd.items():
+        for old, new in OFFICIAL_KEY_MAP.items():
+            if k.startswith(old):
+                out[new + k[len(old):]] = v
+                break
+        else:
+            out[k] = v
+    return out
+
+
+def from_official_state_dict(sd: Mapping[str, torch.Tensor], items: torch.Tensor | None,
+                             variant: Literal["pred", "recon"]) -> nn.Module:
+    """Build our model (``compat="official"``) from official tensors and items ``(M, C)``."""
+    if variant not in ("pred", "recon"):
+        raise CheckpointError(f"variant must be 'pred' or 'recon', got {variant!r}")
+    try:
+        w1 = sd["encoder.moduleConv1.0.weight"]
+        up4 = sd["decoder.moduleUpsample4.0.weight"]  # ConvTranspose: (in, out, 3, 3)
+        dec0 = sd["decoder.moduleConv.0.weight"]
+        gen = sd["decoder.moduleDeconv1.6.weight"]
+    except KeyError as exc:
+        raise CheckpointError(f"not an official MNAD model: missing tensor {exc.args[0]!r}") from exc
+    width, in_ch, channels = int(w1.shape[0]), int(w1.shape[1]), int(gen.shape[0])
+    found = "recon" if int(up4.shape[1]) == 8 * width else "pred"
+    if found != variant:
+        raise CheckpointError(f"the model file holds the {found!r} variant, not {variant!r}")
+    use_memory = int(dec0.shape[1]) == 16 * width
+    num_items = int(items.shape[0]) if items is not None else 10
+    if variant == "pred":
+        model: nn.Module = MNADPredictor(in_ch // channels, channels, width, num_items, use_memory, compat="official")
+    else:
+        model = MNADReconstructor(channels, width, num_items, use_memory, compat="official")
+    state = _rename(sd)
+    if "encoder.unused_bn.weight" not in state:  # tolerate files without the unused BatchNorm
+        model.encoder.unused_bn = None  # type: ignore[assignment]
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:
+        raise CheckpointError(f"official tensors do not fit: {str(exc).splitlines()[0]}") from exc
+    missing = [k for k in missing if k != "memory.items"]
+    if missing or unexpected:
+        raise CheckpointError(f"official model file does not match: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    if use_memory:
+        if items is None:
+            raise CheckpointError("this model uses a memory: give the official keys.pt (items) file")
+        if items.ndim != 2 or int(items.shape[1]) != 8 * width:
+            raise CheckpointError(f"items have shape {tuple(items.shape)}, the model needs (M, {8 * width})")
+        model.memory.items.copy_(items.float())
+    return model.eval()
+
+
+def load_official(model_path: str | os.PathLike[str], items_path: str | os.PathLike[str] | None,
+                  variant: Literal["pred", "recon"] = "pred", *, trust_pickle: bool = False,
+                  map_location: Any = "cpu") -> nn.Module:
+    """Our model with the weights of an official ``model.pth`` and the items of ``keys.pt``.
+
+    Args:
+        model_path: official ``model.pth`` (pickled ``convAE``) or a state dict in official names.
+        items_path: official ``keys.pt``, a ``(M, C)`` tensor (None for a model without memory).
+        variant: ``"pred"`` or ``"recon"`` (checked against the tensors).
+        trust_pickle: allow unpickling a whole module (runs code named in the file).
+
+    Raises:
+        CheckpointError: missing/truncated file, wrong variant, shapes that do not fit, no opt-in.
+    """
+    sd = read_official_state_dict(model_path, trust_pickle=trust_pickle, map_location=map_location)
+    items = None
+    if items_path is not None:
+        ip = Path(items_path)
+        if not ip.is_file():
+            raise CheckpointError(f"official items file not found: {ip}")
+        try:
+            items = torch.load(ip, map_location=map_location, weights_only=True)
+        except Exception as exc:  # noqa: BLE001
+            raise CheckpointError(f"{ip} is truncated or not a torch tensor file ({str(exc).splitlines()[0]})") from exc
+        if not isinstance(items, torch.Tensor):
+            raise CheckpointError(f"{ip} does not hold a tensor of memory items")
+    return from_official_state_dict(sd, items, variant)
