@@ -152,7 +152,7 @@ def _read(path: Path, map_location: Any, weights_only: bool) -> Any:
         return torch.load(path, map_location=map_location, weights_only=weights_only)
     except (EOFError, zipfile.BadZipFile, pickle.UnpicklingError, RuntimeError, ValueError, OSError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if weights_only and "Weights only load failed" in str(exc):
+        if weights_only and "Unsupported global" in str(exc):
             raise CheckpointError(
                 f"checkpoint {path} contains objects other than tensors and plain data; "
                 "if you trust its source, load it with weights_only=False"

@@ -192,9 +192,9 @@ def apply_overrides(cfg: T, overrides: Iterable[str]) -> T:
     for text in overrides:
         path, value = parse_override(text)
         node = tree
-        for i, part in enumerate(path[:-1]):
+        for part in path[:-1]:
             if part not in node or not isinstance(node[part], dict):
-                raise ConfigError(f"unknown config key '{'.'.join(path[: i + 1])}'")
+                raise ConfigError(f"unknown config key '{'.'.join(path)}' ('{part}' is not a table)")
             node = node[part]
         if path[-1] not in node:
             raise ConfigError(f"unknown config key '{'.'.join(path)}'")

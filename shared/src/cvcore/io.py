@@ -82,8 +82,8 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any, *, indent: int = 2
 def _json_default(o: Any) -> Any:
     if isinstance(o, os.PathLike):
         return os.fspath(o)
+    if getattr(o, "ndim", 0) and hasattr(o, "tolist"):
+        return o.tolist()
     if hasattr(o, "item") and callable(o.item):
         return o.item()
-    if hasattr(o, "tolist") and callable(o.tolist):
-        return o.tolist()
     raise TypeError(f"{type(o).__name__} is not JSON serialisable")

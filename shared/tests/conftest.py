@@ -1,0 +1,1 @@
+"""Fixtures of the cvcore tests (the cvcore plugin itself seeds, blocks the network, sets threads)."""
