@@ -1,7 +1,55 @@
-"""EWGS: network quantization with element-wise gradient scaling (CVPR 2021) in PyTorch."""
+"""EWGS: network quantization with element-wise gradient scaling (CVPR 2021) in PyTorch.
 
+Quick start::
+
+    import torchvision, ewgs
+    model = ewgs.quantize_model(torchvision.models.resnet18(weights=None), w_bits=2, a_bits=2)
+    ewgs.initialize(model, images)                 # E9 on one batch
+    groups = ewgs.param_groups(model, lr=1e-3)     # model / quantizer groups
+    updater = ewgs.HessianScaleUpdater(model, torch.nn.functional.cross_entropy, every_epochs=10)
+
+Names are imported lazily, so ``import ewgs`` does not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
 from importlib.metadata import version as _version
+from typing import Any
 
 __version__ = _version("ewgs")
 
-__all__ = ["__version__"]
+_EXPORTS = {
+    "EWGSConv2d": "ewgs.quant.layers",
+    "EWGSLinear": "ewgs.quant.layers",
+    "EWGSLayer": "ewgs.quant.layers",
+    "ewgs_round": "ewgs.quant.ewgs_grad",
+    "quantize_weight": "ewgs.quant.quantizer",
+    "quantize_act": "ewgs.quant.quantizer",
+    "quantize_model": "ewgs.quant.surgery",
+    "initialize": "ewgs.quant.surgery",
+    "param_groups": "ewgs.quant.surgery",
+    "ewgs_layers": "ewgs.quant.surgery",
+    "HessianScaleUpdater": "ewgs.quant.hessian",
+    "estimate_scaling_factors": "ewgs.quant.hessian",
+    "hutchinson_trace": "ewgs.quant.hessian",
+    "load_official_checkpoint": "ewgs.checkpoint",
+    "QuantizationError": "ewgs.errors",
+}
+_SUBMODULES = {"functional", "models", "quant", "data", "engine", "checkpoint", "errors"}
+
+__all__ = sorted([*_EXPORTS, "__version__", "functional", "models"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"ewgs.{name}")
+    raise AttributeError(f"module 'ewgs' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS) | _SUBMODULES)

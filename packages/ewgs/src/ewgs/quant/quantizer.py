@@ -1,0 +1,123 @@
+"""The uniform quantizer around the discretizer: normalize/clip (E1), output maps (E3), init (E9).
+
+Official counterpart: ``QConv.weight_quantization`` / ``act_quantization`` / ``initialize`` in
+``custom_modules.py``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ewgs.errors import QuantizationError
+from ewgs.quant.ewgs_grad import Backward, ewgs_round
+
+__all__ = [
+    "HALF_NORMAL_STD",
+    "INIT_STDS",
+    "discretize_act",
+    "discretize_weight",
+    "init_act_bounds",
+    "init_weight_bounds",
+    "normalize",
+    "quantize_act",
+    "quantize_weight",
+]
+
+#: ``u = 3·std`` for both quantizers (E9).
+INIT_STDS = 3.0
+#: std of a ReLU'd standard Gaussian: ``sqrt(1 − 2/π)`` (E9 half-normal correction).
+HALF_NORMAL_STD = math.sqrt(1.0 - 2.0 / math.pi)
+
+
+def normalize(x: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor) -> torch.Tensor:
+    """E1: ``x_n = clip((x − l)/(u − l), 0, 1)`` with an *inclusive* gradient mask.
+
+    Elements with ``0 ≤ (x − l)/(u − l) ≤ 1`` (bounds included) pass the gradient to ``x``, ``l``
+    and ``u``; clipped elements pass none. This is the clamp convention of PyTorch < 2.14 that
+    the official code relied on; ``torch.clamp``'s own backward is not used (PyTorch 2.14 gives 0
+    at the bounds).
+    """
+    t = (x - lower) / (upper - lower)
+    inside = (t >= 0) & (t <= 1)
+    return torch.where(inside, t, t.detach().clamp(0.0, 1.0))
+
+
+def discretize_weight(
+    w: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor, bits: int,
+    delta: float | torch.Tensor = 0.0, *, backward: Backward = "ewgs",
+) -> torch.Tensor:
+    """E1–E2 for weights: the discrete ``X_q`` in ``[0, 1]`` (before the ``2(·) − 1`` map)."""
+    return ewgs_round(normalize(w, lower, upper), bits, delta, backward=backward)
+
+
+def discretize_act(
+    a: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor, bits: int,
+    delta: float | torch.Tensor = 0.0, *, backward: Backward = "ewgs",
+) -> torch.Tensor:
+    """E1–E2 for activations: ``X_q = Q_A`` in ``{0, 1/B, ..., 1}``."""
+    return ewgs_round(normalize(a, lower, upper), bits, delta, backward=backward)
+
+
+def quantize_weight(
+    w: torch.Tensor, lower: torch.Tensor | float, upper: torch.Tensor | float, bits: int,
+    delta: float | torch.Tensor = 0.0, *, backward: Backward = "ewgs",
+) -> torch.Tensor:
+    """E1–E3 for weights: ``Q_W = 2·(x_q − 1/2)`` in ``{−1, −1 + 2/B, ..., 1}``; shape of ``w``."""
+    lower, upper = _as_tensor(lower, w), _as_tensor(upper, w)
+    return (discretize_weight(w, lower, upper, bits, delta, backward=backward) - 0.5) * 2
+
+
+def quantize_act(
+    a: torch.Tensor, lower: torch.Tensor | float, upper: torch.Tensor | float, bits: int,
+    delta: float | torch.Tensor = 0.0, *, backward: Backward = "ewgs",
+) -> torch.Tensor:
+    """E1–E3 for activations: ``Q_A = x_q`` in ``{0, 1/B, ..., 1}`` (bounds not multiplied back)."""
+    lower, upper = _as_tensor(lower, a), _as_tensor(upper, a)
+    return discretize_act(a, lower, upper, bits, delta, backward=backward)
+
+
+def _as_tensor(v: torch.Tensor | float, like: torch.Tensor) -> torch.Tensor:
+    return v if torch.is_tensor(v) else torch.tensor(float(v), dtype=like.dtype, device=like.device)
+
+
+def init_weight_bounds(w: torch.Tensor) -> tuple[float, float]:
+    """E9: ``(l_W, u_W) = (−3·std(w), 3·std(w))``, unbiased std over the whole tensor.
+
+    Raises:
+        QuantizationError: for an empty, constant (std 0) or non-finite weight tensor.
+    """
+    if w.numel() < 2:
+        raise QuantizationError("cannot initialize the weight quantizer of a layer with fewer than 2 weights")
+    std = float(w.detach().double().std())
+    if not math.isfinite(std):
+        raise QuantizationError("non-finite weights: cannot initialize the weight quantizer")
+    if std == 0.0:
+        raise QuantizationError("all weights of the layer are equal (std 0): the weight quantizer has no range")
+    return -INIT_STDS * std, INIT_STDS * std
+
+
+def init_act_bounds(a: torch.Tensor) -> tuple[float, float]:
+    """E9: ``l_A = min(a)``, ``u_A = 3·std(a)/sqrt(1 − 2/π)`` over the whole first-batch input.
+
+    Guards (documented deviations for degenerate batches, where the official code divides by 0):
+    if ``u_A ≤ l_A`` (e.g. constant inputs, std 0) the upper bound becomes ``max(a)``, and if that is
+    still ``≤ l_A`` it becomes ``l_A + 1``.
+
+    Raises:
+        QuantizationError: for an empty or non-finite batch.
+    """
+    if a.numel() == 0:
+        raise QuantizationError("cannot initialize the activation quantizer from an empty batch")
+    a64 = a.detach().double()
+    lo = float(a64.min())
+    std = float(a64.std()) if a.numel() > 1 else 0.0
+    if not (math.isfinite(lo) and math.isfinite(std) and math.isfinite(float(a64.max()))):
+        raise QuantizationError("non-finite activations: cannot initialize the activation quantizer")
+    hi = INIT_STDS * std / HALF_NORMAL_STD
+    if hi <= lo:
+        hi = float(a64.max())
+    if hi <= lo:
+        hi = lo + 1.0
+    return lo, hi
