@@ -33,14 +33,15 @@ def _init_head(module: nn.Module) -> None:
 class ASPP(nn.Module):
     """1x1 + three 3x3 atrous branches + image pooling; concat → 1x1 → BN → ReLU → Dropout(0.5)."""
 
-    def __init__(self, cin: int, cout: int = 256, rates: Sequence[int] = (6, 12, 18), pooling_bn: bool = True) -> None:
+    def __init__(self, cin: int, cout: int = 256, rates: Sequence[int] = (6, 12, 18), pooling_bn: bool = True,
+                 dropout: float = 0.5) -> None:
         super().__init__()
         self.branches = nn.ModuleList([nn.Sequential(*_cbr(cin, cout, 1))] +
                                       [nn.Sequential(*_cbr(cin, cout, 3, r)) for r in rates])
         pool = [nn.AdaptiveAvgPool2d(1), nn.Conv2d(cin, cout, 1, bias=False)]
         pool += [nn.BatchNorm2d(cout), nn.ReLU(inplace=True)] if pooling_bn else [nn.ReLU(inplace=True)]
         self.pool = nn.Sequential(*pool)
-        self.project = nn.Sequential(*_cbr(cout * (len(rates) + 2), cout, 1), nn.Dropout(0.5))
+        self.project = nn.Sequential(*_cbr(cout * (len(rates) + 2), cout, 1), nn.Dropout(dropout))
         _init_head(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -52,11 +53,12 @@ class ASPP(nn.Module):
 class Decoder(nn.Module):
     """low-level 1x1 → 48; concat with upsampled ASPP → 3x3 → Drop 0.5 → 3x3 → Drop 0.1 = v."""
 
-    def __init__(self, low_channels: int, aspp_channels: int = 256, low_proj: int = 48, out_channels: int = 256) -> None:
+    def __init__(self, low_channels: int, aspp_channels: int = 256, low_proj: int = 48, out_channels: int = 256,
+                 dropout: tuple[float, float] = (0.5, 0.1)) -> None:
         super().__init__()
         self.low = nn.Sequential(*_cbr(low_channels, low_proj, 1))
-        self.fuse = nn.Sequential(*_cbr(aspp_channels + low_proj, out_channels, 3), nn.Dropout(0.5),
-                                  *_cbr(out_channels, out_channels, 3), nn.Dropout(0.1))
+        self.fuse = nn.Sequential(*_cbr(aspp_channels + low_proj, out_channels, 3), nn.Dropout(dropout[0]),
+                                  *_cbr(out_channels, out_channels, 3), nn.Dropout(dropout[1]))
         _init_head(self)
 
     def forward(self, high: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
@@ -74,11 +76,13 @@ class DeepLabV3PlusEncoder(nn.Module):
     still train.
 
     Full size (``backbone="resnet101"``, OS 16, 21 classes): 59 344 309 parameters.
+    ``dropout=None`` keeps the official rates (0.5 ASPP, 0.5 / 0.1 decoder) for ResNet backbones
+    and switches dropout off for the tiny one (a 16-channel net does not survive 0.5).
     """
 
     def __init__(self, num_classes: int, output_stride: int = 16, backbone: str = "resnet101",
                  freeze_backbone_bn: bool = True, pooling_bn: bool = True, pretrained: str | None = None,
-                 feature_dim: int | None = None, width: int = 16) -> None:
+                 feature_dim: int | None = None, width: int = 16, dropout: bool | None = None) -> None:
         super().__init__()
         tiny = backbone == "tiny"
         self.backbone = build_backbone(backbone, output_stride, width)
@@ -87,8 +91,10 @@ class DeepLabV3PlusEncoder(nn.Module):
         rates = (6, 12, 18) if output_stride == 16 else (12, 24, 36)
         if tiny:
             rates = (1, 2, 3) if output_stride == 16 else (2, 4, 6)
-        self.aspp = ASPP(self.backbone.high_channels, aspp_ch, rates, pooling_bn)
-        self.decoder = Decoder(self.backbone.low_channels, aspp_ch, max(4, width // 2) if tiny else 48, feature_dim)
+        drop = (not tiny) if dropout is None else dropout
+        self.aspp = ASPP(self.backbone.high_channels, aspp_ch, rates, pooling_bn, 0.5 if drop else 0.0)
+        self.decoder = Decoder(self.backbone.low_channels, aspp_ch, max(4, width // 2) if tiny else 48, feature_dim,
+                               (0.5, 0.1) if drop else (0.0, 0.0))
         self.classifier = nn.Conv2d(feature_dim, num_classes, 1)
         _init_head(self.classifier)
         self.num_classes = num_classes
