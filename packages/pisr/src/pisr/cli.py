@@ -296,7 +296,9 @@ def _demo(args: argparse.Namespace) -> int:
     recipe = PhotoRecipe(scale=args.scale, teacher_iters=args.teacher_iters, student_iters=args.iters,
                          baseline_iters=0 if args.no_baseline else (args.baseline_iters or args.iters),
                          seed=0 if args.seed is None else args.seed)
-    res = run_photo_training(recipe, data_root=args.data_root, log=log)
+    out_dir = Path(args.output_dir or "pisr_demo")
+    res = run_photo_training(recipe, data_root=args.data_root, log=log,
+                             out_dir=(out_dir / "checkpoints") if args.save_checkpoints else None)
     models = {}
     if "fsrcnn_baseline" in res["models"]:
         models["FSRCNN"] = res["models"]["fsrcnn_baseline"]
@@ -310,7 +312,6 @@ def _demo(args: argparse.Namespace) -> int:
             models["shipped"] = shipped
         except UserError:
             pass
-    out_dir = Path(args.output_dir or "pisr_demo")
     tiles, labels = comparison_crop(res["eval"], models, args.scale)
     picture = save_png(out_dir / f"demo_x{args.scale}.png", side_by_side(tiles, labels))
     result = {"scale": args.scale, "recipe": {k: v for k, v in vars(recipe).items()}, "cpu_seconds": res["seconds"],
@@ -368,6 +369,7 @@ def build_parser() -> cli.Parser:
     p.add_argument("--no-baseline", action="store_true", help="skip the plain FSRCNN")
     p.add_argument("--no-shipped", action="store_true", help="do not score the shipped default weights")
     p.add_argument("--save-weights", type=Path, default=None, help="write the student as deployable weights")
+    p.add_argument("--save-checkpoints", action="store_true", help="keep per-stage checkpoints in --output-dir")
     return parser
 
 

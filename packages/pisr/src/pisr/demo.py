@@ -8,6 +8,7 @@ to 1e-5, h/v-flip + transpose, full-size FSRCNN (56/12/4) and official encoder.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -36,11 +37,12 @@ class PhotoRecipe:
     seed: int = 0
 
 
-def photo_config(recipe: PhotoRecipe, iters: int) -> TrainConfig:
-    """The :class:`TrainConfig` of one stage: ``iters`` iterations in one epoch, cosine per iteration."""
+def photo_config(recipe: PhotoRecipe, iters: int, out_dir: str | None = None) -> TrainConfig:
+    """The :class:`TrainConfig` of one stage: ``iters`` iterations (logged in epochs of <= 100), cosine per iteration."""
+    epochs = max(1, math.ceil(iters / 100))
     return TrainConfig(scale=recipe.scale, patch_size=recipe.lr_patch * recipe.scale, batch_size=recipe.batch_size,
-                       epochs=1, iters_per_epoch=iters, lr=recipe.lr, lr_min=1e-5, schedule="iteration",
-                       seed=recipe.seed, device="cpu")
+                       epochs=epochs, iters_per_epoch=math.ceil(iters / epochs), lr=recipe.lr, lr_min=1e-5,
+                       schedule="iteration", seed=recipe.seed, device="cpu", out_dir=out_dir)
 
 
 def load_photo_sets(scale: int, data_root: str | Path | None = None) -> tuple[ImageFolderPairs, ImageFolderPairs]:
@@ -53,7 +55,7 @@ def load_photo_sets(scale: int, data_root: str | Path | None = None) -> tuple[Im
 
 
 def run_photo_training(recipe: PhotoRecipe, *, data_root: str | Path | None = None,
-                       log: Any = None) -> dict[str, Any]:
+                       log: Any = None, out_dir: str | Path | None = None) -> dict[str, Any]:
     """Train teacher -> PISR student (and a plain FSRCNN) on photos; evaluate bicubic / baseline / student.
 
     Returns:
@@ -68,6 +70,9 @@ def run_photo_training(recipe: PhotoRecipe, *, data_root: str | Path | None = No
     models: dict[str, torch.nn.Module] = {}
     seconds: dict[str, float] = {}
 
+    def od(name: str) -> str | None:
+        return str(Path(out_dir) / name) if out_dir is not None else None
+
     def stage(name: str, fn) -> None:
         t0 = time.process_time()
         models[name] = fn()
@@ -76,10 +81,10 @@ def run_photo_training(recipe: PhotoRecipe, *, data_root: str | Path | None = No
             log(f"{name}: trained in {seconds[name]} CPU s")
 
     if recipe.teacher_iters > 0 and recipe.student_iters > 0:
-        stage("teacher", lambda: train_teacher(photo_config(recipe, recipe.teacher_iters), patches))
-        stage("pisr_student", lambda: distill(models["teacher"], photo_config(recipe, recipe.student_iters), patches))
+        stage("teacher", lambda: train_teacher(photo_config(recipe, recipe.teacher_iters, od("teacher")), patches))
+        stage("pisr_student", lambda: distill(models["teacher"], photo_config(recipe, recipe.student_iters, od("student")), patches))
     if recipe.baseline_iters > 0:
-        stage("fsrcnn_baseline", lambda: train_baseline(photo_config(recipe, recipe.baseline_iters), patches))
+        stage("fsrcnn_baseline", lambda: train_baseline(photo_config(recipe, recipe.baseline_iters, od("baseline")), patches))
     metrics = {"bicubic": evaluate(None, {"tiny-eval": eval_ds}, s)["tiny-eval"]}
     if "fsrcnn_baseline" in models:
         metrics["fsrcnn_baseline"] = evaluate(models["fsrcnn_baseline"], {"tiny-eval": eval_ds}, s)["tiny-eval"]

@@ -22,8 +22,8 @@ __all__ = ["evaluate", "psnr_y", "quantize", "ssim_y"]
 def quantize(x: Any, rgb_range: float = 1.0) -> Any:
     """``round(clamp(255 x / rgb_range, 0, 255)) * rgb_range / 255`` (E8); tensor or array."""
     if isinstance(x, torch.Tensor):
-        return (x * (255.0 / rgb_range)).clamp(0, 255).round() * (rgb_range / 255.0)
-    return np.round(np.clip(np.asarray(x, np.float64) * (255.0 / rgb_range), 0, 255)) * (rgb_range / 255.0)
+        return (x * (255.0 / rgb_range)).clamp(0, 255).round() / (255.0 / rgb_range)
+    return np.round(np.clip(np.asarray(x, np.float64) * (255.0 / rgb_range), 0, 255)) / (255.0 / rgb_range)
 
 
 def _plane(x: Any) -> np.ndarray:

@@ -37,21 +37,24 @@ def _version() -> str:
     return __version__
 
 
-def _batches(loader: DataLoader, sampler: Any) -> Any:
-    epoch = 0
+def _batches(loader: DataLoader, sampler: Any, epoch: int) -> Any:
+    """Batches of one epoch: a fresh pass (re-shuffled) each epoch, cycled if the epoch is longer.
+
+    Starting every epoch from a new iterator makes the data order depend only on the RNG state at
+    the epoch boundary, which the checkpoint stores: resuming is bit-for-bit.
+    """
+    k = 0
     while True:
         if sampler is not None:
-            sampler.set_epoch(epoch)
+            sampler.set_epoch(epoch * 1000 + k)
         yield from loader
-        epoch += 1
+        k += 1
 
 
 def _fit(kind: str, model: nn.Module, cfg: TrainConfig, train_data: Dataset, val_data: Dataset | None,
          loss_fn: Callable[[nn.Module, torch.Tensor, torch.Tensor], dict[str, torch.Tensor]],
          val_fn: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor],
          extra: dict[str, Any]) -> nn.Module:
-    if cfg.seed is not None:
-        seed_everything(cfg.seed)
     torch.set_flush_denormal(True)
     info = dist.init_distributed(cfg.device)
     device = info.device
@@ -80,9 +83,9 @@ def _fit(kind: str, model: nn.Module, cfg: TrainConfig, train_data: Dataset, val
         out.mkdir(parents=True, exist_ok=True)
         save_config(cfg, out / "config.toml")
     logger = MetricsLogger(out / "metrics.jsonl" if out else None, enabled=main)
-    batches = _batches(loader, sampler)
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
+        batches = _batches(loader, sampler, epoch)
         sums: dict[str, float] = {}
         for _ in progress(range(cfg.iters_per_epoch), desc=f"{kind} {epoch + 1}/{cfg.epochs}"):
             lr_b, hr_b = next(batches)
@@ -111,6 +114,7 @@ def _fit(kind: str, model: nn.Module, cfg: TrainConfig, train_data: Dataset, val
             ck.save_checkpoint(out / "last.pt", package="pisr", version=_version(), model=model, optimizer=opt,
                                scheduler=sched, config=cfg, epoch=epoch + 1, step=(epoch + 1) * cfg.iters_per_epoch,
                                extra={**extra, "kind": kind, "history": history})
+    opt.zero_grad(set_to_none=True)
     vals = [r["val_psnr"] for r in history if "val_psnr" in r]
     model.train_summary = {  # type: ignore[attr-defined]
         "kind": kind, "epochs": cfg.epochs, "last_loss": history[-1].get("loss") if history else math.nan,
@@ -136,6 +140,12 @@ def _validate(model: nn.Module, val_data: Dataset, scale: int, val_fn: Callable,
     return float(sum(finite) / len(finite)) if finite else float("inf")
 
 
+def _seed(cfg: TrainConfig) -> None:
+    # seeded before the model is built, so the initial weights are reproducible too
+    if cfg.seed is not None:
+        seed_everything(cfg.seed)
+
+
 def _arch(cfg: TrainConfig) -> dict[str, int]:
     return {"scale": cfg.scale, "d": cfg.d, "s": cfg.s, "m": cfg.m}
 
@@ -143,6 +153,7 @@ def _arch(cfg: TrainConfig) -> dict[str, int]:
 def train_teacher(cfg: TrainConfig, train_data: Dataset, val_data: Dataset | None = None, *,
                   teacher: PISRTeacher | None = None) -> PISRTeacher:
     """Step 1: train :class:`PISRTeacher` with (E4) on ``(lr, hr)`` patches; returns it in eval mode."""
+    _seed(cfg)
     model = teacher if teacher is not None else PISRTeacher(cfg.scale, cfg.d, cfg.s, cfg.m, cfg.k)
     crit = TeacherLoss(cfg.lambda_rec, cfg.lambda_imit)
 
@@ -168,11 +179,13 @@ def distill(teacher: PISRTeacher, cfg: TrainConfig, train_data: Dataset, val_dat
     vmode = cfg.variance_mode if variance_mode is None else variance_mode
     layers = tuple(cfg.distill_layers if distill_layers is None else distill_layers)
     init = cfg.init_from_teacher if init_from_teacher is None else init_from_teacher
+    _seed(cfg)
     if student is None:
         student = PISRStudent(cfg.scale, cfg.d, cfg.s, cfg.m, distill_layers=layers, variance_mode=vmode)
     if init:
         init_student_from_teacher(student, teacher)
     teacher.eval().requires_grad_(False)
+    teacher.zero_grad(set_to_none=True)
     crit = StudentLoss(cfg.lambda_rec, lam, pdf=pdf, add_constant=cfg.add_constant)
     device = dist.resolve_device(cfg.device)
     teacher.to(device)
@@ -189,6 +202,7 @@ def distill(teacher: PISRTeacher, cfg: TrainConfig, train_data: Dataset, val_dat
 def train_baseline(cfg: TrainConfig, train_data: Dataset, val_data: Dataset | None = None, *,
                    model: FSRCNN | None = None) -> FSRCNN:
     """FSRCNN from PyTorch default init with L1 only, same data and schedule (spec section 6)."""
+    _seed(cfg)
     net = model if model is not None else FSRCNN(cfg.scale, 1, cfg.d, cfg.s, cfg.m)
 
     def loss_fn(m, lr, hr):
