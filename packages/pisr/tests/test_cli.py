@@ -1,5 +1,39 @@
+"""The ``pisr`` command, in-process: every sub-command on tiny folders in the official layout."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from cvcore.data.replica import Replica, rng_image
+
 from pisr import __version__
 from pisr.cli import main
+from pisr.data import imresize
+
+TINY = ["--d", "8", "--s", "4", "--m", "1", "--epochs", "1", "--iters-per-epoch", "2", "--patch-size", "16",
+        "--batch-size", "2", "--seed", "0", "-q"]
+
+
+def smooth_image(h, w, seed):
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    base = 128 + 60 * np.sin(x / (3 + seed)) * np.cos(y / 4) + rng.normal(0, 5, (h, w))
+    return np.clip(np.stack([base, base * 0.9, base * 0.8], axis=-1), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def data_root(tmp_path):
+    r = Replica(tmp_path / "data")
+    for i in (1, 2):
+        hr = smooth_image(32, 36, i)
+        r.image(f"DIV2K/DIV2K_train_HR/{i:04d}.png", hr)
+        r.image(f"DIV2K/DIV2K_train_LR_bicubic/X2/{i:04d}x2.png", imresize(hr, 0.5))
+    for name in ("baby", "bird"):
+        hr = smooth_image(24, 28, 3 if name == "baby" else 4)
+        r.image(f"benchmark/Set5/HR/{name}.png", hr)
+        r.image(f"benchmark/Set5/LR_bicubic/X2/{name}x2.png", imresize(hr, 0.5))
+    return r.root
 
 
 def test_version(capsys):
@@ -10,3 +44,118 @@ def test_version(capsys):
 def test_no_command_is_a_usage_error(capsys):
     assert main([]) == 2
     assert "error" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cmd", ["train-teacher", "train-student", "train-baseline", "train", "eval", "upscale",
+                                 "predict", "export", "demo"])
+def test_help_of_every_command(cmd, capsys):
+    assert main([cmd, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--device" in out
+    if cmd == "eval":
+        assert "quantised" in out and "border crop" in out
+
+
+def test_train_teacher_student_baseline_eval_upscale_export(data_root, tmp_path, capsys):
+    out = tmp_path / "runs"
+    assert main(["train-teacher", "--data-root", str(data_root), "--scale", "2", "--output-dir", str(out / "t"), *TINY]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["kind"] == "teacher" and (out / "t" / "last.pt").is_file() and (out / "t" / "config.toml").is_file()
+    assert main(["train-student", "--data-root", str(data_root), "--teacher", str(out / "t" / "last.pt"),
+                 "--output-dir", str(out / "s"), *TINY]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["kind"] == "student" and (out / "s" / "model.pt").is_file()
+    assert main(["train", "--stage", "baseline", "--hr-dir", str(data_root / "DIV2K" / "DIV2K_train_HR"),
+                 "--output-dir", str(out / "b"), *TINY]) == 0
+    capsys.readouterr()
+    # eval on the benchmark layout
+    assert main(["eval", "--data-root", str(data_root), "--sets", "Set5", "--weights", str(out / "s" / "model.pt"),
+                 "--output-dir", str(tmp_path / "ev"), "-q"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert set(res["sets"]["Set5"]) == {"psnr", "ssim", "n", "per_image"} and res["sets"]["Set5"]["n"] == 2
+    assert json.loads((tmp_path / "ev" / "metrics.json").read_text())["sets"]["Set5"]["psnr"] == res["sets"]["Set5"]["psnr"]
+    assert main(["eval", "--data-root", str(data_root), "--sets", "Set5", "--bicubic", "-q"]) == 0
+    bic = json.loads(capsys.readouterr().out)["sets"]["Set5"]["psnr"]
+    assert bic > res["sets"]["Set5"]["psnr"]  # 2 iterations of a tiny net do not beat bicubic
+    # upscale a user image
+    photo = tmp_path / "photo.png"
+    Replica(tmp_path).image("photo.png", smooth_image(10, 13, 5))
+    assert main(["upscale", str(photo), "--weights", str(out / "s" / "model.pt"), "-o", str(tmp_path / "big.png"), "-q"]) == 0
+    from cvcore.data import read_image
+
+    assert read_image(tmp_path / "big.png").shape == (20, 26, 3)
+    # export: torch.export program and TorchScript give the network's output
+    assert main(["export", "--weights", str(out / "b" / "model.pt"), "--output", str(tmp_path / "m.pt2"), "-q"]) == 0
+    assert main(["export", "--weights", str(out / "b" / "model.pt"), "--format", "torchscript",
+                 "--output", str(tmp_path / "m.ts"), "-q"]) == 0
+    from pisr.weights import load_fsrcnn
+
+    net = load_fsrcnn(out / "b" / "model.pt")
+    x = torch.rand(1, 1, 11, 9)
+    prog = torch.export.load(tmp_path / "m.pt2")
+    assert torch.allclose(prog.module()(x), net(x), atol=1e-6)
+    assert torch.allclose(torch.jit.load(tmp_path / "m.ts")(x), net(x), atol=1e-6)
+
+
+def test_resume_flag(data_root, tmp_path, capsys):
+    args = ["train-baseline", "--data-root", str(data_root), "--output-dir", str(tmp_path / "b"), *TINY]
+    assert main(args) == 0
+    assert main([*args[:-len(TINY)], *TINY[:-3], "--epochs", "2", "--resume", str(tmp_path / "b" / "last.pt"), "-q"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["epochs"] == 2
+
+
+def test_demo_on_a_folder(tmp_path, capsys):
+    r = Replica(tmp_path / "photos")
+    r.image("train/a.png", smooth_image(56, 60, 1))
+    r.image("eval/b.png", smooth_image(40, 44, 2))
+    assert main(["demo", "--data-root", str(tmp_path / "photos"), "--iters", "2", "--teacher-iters", "1",
+                 "--output-dir", str(tmp_path / "demo"), "--save-weights", str(tmp_path / "w.pt"), "--no-shipped", "-q"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert set(res["psnr_y"]) == {"bicubic", "fsrcnn_baseline", "pisr_student"}
+    assert (tmp_path / "demo" / "demo_x2.png").is_file() and (tmp_path / "w.pt").is_file()
+
+
+def test_missing_data_names_the_layout(tmp_path, capsys):
+    assert main(["train-teacher", "--data-root", str(tmp_path), *TINY]) == 1
+    err = capsys.readouterr().err
+    assert "DIV2K_train_HR" in err and "Traceback" not in err
+    assert main(["eval", "--data-root", str(tmp_path), "--sets", "Set5", "--bicubic"]) == 1
+    assert "LR_bicubic" in capsys.readouterr().err
+    assert main(["train-teacher", *TINY]) == 1
+    assert "--hr-dir" in capsys.readouterr().err
+
+
+def test_bad_inputs_are_clean_errors(data_root, tmp_path, capsys):
+    bad = tmp_path / "notes.png"
+    bad.write_text("hello")
+    assert main(["upscale", str(bad), "-o", str(tmp_path / "o.png")]) == 1
+    err = capsys.readouterr().err
+    assert "not an image" in err and "Traceback" not in err
+    assert not (tmp_path / "o.png").exists()
+    assert main(["upscale", str(tmp_path / "missing.png")]) == 1
+    capsys.readouterr()
+    assert main(["upscale", str(data_root / "benchmark/Set5/HR/baby.png"), "--weights", str(tmp_path / "nope.pt")]) == 1
+    assert "not found" in capsys.readouterr().err
+    # incompatible checkpoint: a teacher cannot upscale
+    assert main(["train-teacher", "--data-root", str(data_root), "--output-dir", str(tmp_path / "t"), *TINY]) == 0
+    capsys.readouterr()
+    good = Replica(tmp_path).image("good.png", smooth_image(8, 8, 1))
+    assert main(["upscale", str(good), "--weights", str(tmp_path / "t" / "last.pt")]) == 1
+    assert "teacher" in capsys.readouterr().err
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"\x00" * 100)
+    assert main(["eval", "--hr-dir", str(data_root / "benchmark/Set5/HR"), "--weights", str(corrupt)]) == 1
+    assert "truncated" in capsys.readouterr().err
+    # usage errors: exit 2
+    assert main(["upscale", str(bad), "--scale", "x"]) == 2
+    assert main(["train-teacher", "--lr", "nan"]) == 2
+    assert main(["train-teacher", "--patch-size", "0"]) == 2
+    assert main(["eval", "--sets", "Set99", "--data-root", str(data_root)]) == 1
+    # student without teacher; patch size not a multiple of the scale
+    assert main(["train-student", "--data-root", str(data_root), *TINY]) == 1
+    assert "--teacher" in capsys.readouterr().err
+    assert main(["train-teacher", "--data-root", str(data_root), "--scale", "3", *TINY]) == 1
+    assert "multiple" in capsys.readouterr().err
+    # unknown --set key
+    assert main(["train-teacher", "--data-root", str(data_root), "--set", "bogus=1", *TINY]) == 1
+    assert "bogus" in capsys.readouterr().err

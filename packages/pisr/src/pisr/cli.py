@@ -231,8 +231,8 @@ def _upscale(args: argparse.Namespace) -> int:
     files = list_images(src) if src.is_dir() else [src]
     if src.is_dir() and not files:
         raise DataError(f"no images in {src}")
-    model = load_fsrcnn(args.weights, scale=args.scale)
     images = [(f, read_image(f)) for f in files]  # read (and validate) everything before writing anything
+    model = load_fsrcnn(args.weights, scale=args.scale)
     if args.output is None:
         dest = [f.with_name(f"{f.stem}_x{model.scale}.png") for f in files]
     elif src.is_dir():

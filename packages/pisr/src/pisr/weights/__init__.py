@@ -29,7 +29,9 @@ def default_weights_path(scale: int) -> Path:
     """Path of the shipped student weights for ``scale`` (2, 3 or 4)."""
     p = Path(str(resources.files("pisr") / "weights" / f"fsrcnn_x{int(scale)}.pt"))
     if not p.is_file():
-        raise CheckpointError(f"no default weights for x{scale} (shipped: x2, x3, x4); pass --weights")
+        here = sorted(q.name for q in p.parent.glob("fsrcnn_x*.pt"))
+        raise CheckpointError(f"no shipped default weights for x{scale} (shipped: {', '.join(here) or 'none'}); "
+                              "pass --weights")
     return p
 
 
