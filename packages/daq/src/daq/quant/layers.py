@@ -24,6 +24,7 @@ from daq.quant.quantizer import num_steps, quantize_act, quantize_weight
 __all__ = ["DAQConv2d", "DAQLayerMixin", "DAQLinear"]
 
 ActLower = Literal["zero", "learn"]
+Estimator = Literal["dasr", "ste"]
 
 # Placeholders before the data-dependent init (official QConv constructor, spec §3).
 _PLACEHOLDER_UPPER = 2.0**31 - 1
@@ -52,8 +53,11 @@ class DAQLayerMixin:
     def _setup_daq(
         self, w_bits: int | None, a_bits: int | None, act_lower: ActLower,
         gamma_w: float, sigma_w: float, gamma_a: float, sigma_a: float, compat: Compat,
-        factory: dict[str, Any],
+        factory: dict[str, Any], estimator: Estimator = "dasr",
     ) -> None:
+        if estimator not in ("dasr", "ste"):
+            raise ValueError(f"estimator must be 'dasr' or 'ste', got {estimator!r}")
+        self.estimator = estimator
         self.w_bits = _check_bits("w_bits", w_bits)
         self.a_bits = _check_bits("a_bits", a_bits)
         if act_lower not in ("zero", "learn"):
@@ -90,6 +94,10 @@ class DAQLayerMixin:
         names = ("w_lower", "w_upper", "a_lower", "a_upper", "scale")
         return [getattr(self, n) for n in names if isinstance(getattr(self, n, None), nn.Parameter)]
 
+    @property
+    def _impl(self) -> str:
+        return "ste" if self.estimator == "ste" else "closed_form"
+
     def _act_lower_value(self, x: torch.Tensor) -> torch.Tensor | float:
         return self.a_lower if self.act_lower == "learn" else 0.0
 
@@ -98,13 +106,13 @@ class DAQLayerMixin:
         if self.a_bits is None:
             return x
         return quantize_act(x, self._act_lower_value(x), self.a_upper, self.a_bits, self.gamma_a, self.sigma_a,
-                            hard=hard, compat=self.compat)
+                            hard=hard, compat=self.compat, impl=self._impl)
 
     def _qw(self, hard: bool) -> torch.Tensor:
         if self.w_bits is None:
             return self.weight
         return quantize_weight(self.weight, self.w_lower, self.w_upper, self.w_bits, self.gamma_w, self.sigma_w,
-                               hard=hard, compat=self.compat)
+                               hard=hard, compat=self.compat, impl=self._impl)
 
     def quantized_weight(self) -> torch.Tensor:
         """``Q_W`` of the hard path (E10), same shape as ``weight``; the FP weight if ``w_bits=None``."""
@@ -167,6 +175,8 @@ class DAQLayerMixin:
             s += f", act_lower={self.act_lower!r}"
         if self.compat != "default":
             s += f", compat={self.compat!r}"
+        if self.estimator != "dasr":
+            s += f", estimator={self.estimator!r}"
         return s
 
     def _copy_from(self, module: nn.Module) -> None:
@@ -182,7 +192,8 @@ class DAQConv2d(DAQLayerMixin, nn.Conv2d):
     Input ``(N, C_in, H, W)`` -> output ``(N, C_out, H', W')`` = ``|s| conv(Q_A(a), Q_W(w~))``.
     Arguments as :class:`torch.nn.Conv2d`, plus (keyword only) ``w_bits``/``a_bits`` (``None`` =
     full precision), ``act_lower`` (``"zero"``: ``l_A = 0`` fixed, for ReLU-fed inputs;
-    ``"learn"``: learnable ``l_A`` initialised to ``-3 std``), the DASR constants and ``compat``.
+    ``"learn"``: learnable ``l_A`` initialised to ``-3 std``), the DASR constants, ``compat`` and
+    ``estimator`` (``"ste"``: the straight-through baseline with the same quantizer, for comparisons).
     """
 
     def __init__(
@@ -190,12 +201,12 @@ class DAQConv2d(DAQLayerMixin, nn.Conv2d):
         padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
         *, w_bits: int | None = 1, a_bits: int | None = 1, act_lower: ActLower = "zero",
         gamma_w: float = 2.0, sigma_w: float = 1.0, gamma_a: float = 2.0, sigma_a: float = 2.0,
-        compat: Compat = "default", device: Any = None, dtype: Any = None,
+        compat: Compat = "default", estimator: Estimator = "dasr", device: Any = None, dtype: Any = None,
     ) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, device=device, dtype=dtype)
         self._setup_daq(w_bits, a_bits, act_lower, gamma_w, sigma_w, gamma_a, sigma_a, compat,
-                        {"device": device, "dtype": dtype})
+                        {"device": device, "dtype": dtype}, estimator)
 
     def _op(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         return self._conv_forward(x, w, self.bias)
@@ -228,11 +239,11 @@ class DAQLinear(DAQLayerMixin, nn.Linear):
         self, in_features: int, out_features: int, bias: bool = True, *,
         w_bits: int | None = 1, a_bits: int | None = 1, act_lower: ActLower = "zero",
         gamma_w: float = 2.0, sigma_w: float = 1.0, gamma_a: float = 2.0, sigma_a: float = 2.0,
-        compat: Compat = "default", device: Any = None, dtype: Any = None,
+        compat: Compat = "default", estimator: Estimator = "dasr", device: Any = None, dtype: Any = None,
     ) -> None:
         super().__init__(in_features, out_features, bias, device=device, dtype=dtype)
         self._setup_daq(w_bits, a_bits, act_lower, gamma_w, sigma_w, gamma_a, sigma_a, compat,
-                        {"device": device, "dtype": dtype})
+                        {"device": device, "dtype": dtype}, estimator)
 
     def _op(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         return F.linear(x, w, self.bias)

@@ -94,6 +94,15 @@ def _soft_quantize(x, lower, upper, steps, gamma, sigma, signed, stabilize):
     return (2.0 * th - steps) / steps if signed else th / steps
 
 
+def _ste_quantize(x, lower, upper, steps, signed):
+    """Baseline: hard rounding with the straight-through estimator (derivative 1 inside the clip)."""
+    t_raw = (x - lower) / ((upper - lower) / steps)
+    inside = (t_raw >= 0) & (t_raw <= steps)
+    t = torch.where(inside, t_raw, t_raw.detach().clamp(0.0, float(steps)))
+    th = t + (hard_round(t.detach()) - t).detach()
+    return (2.0 * th - steps) / steps if signed else th / steps
+
+
 def _as_tensor(v: torch.Tensor | float, like: torch.Tensor) -> torch.Tensor:
     if isinstance(v, torch.Tensor):
         return v.to(like.dtype) if v.dtype != like.dtype else v
@@ -113,6 +122,10 @@ def _quantize(x, lower, upper, bits, gamma, sigma, signed, hard, compat, impl):
         raise ValueError(f"compat must be 'default' or 'official', got {compat!r}")
     if impl == "soft":
         return _soft_quantize(x, lower, upper, steps, gamma, sigma, signed, "element")
+    if impl == "ste":
+        return _ste_quantize(x, lower, upper, steps, signed)
+    if impl != "closed_form":
+        raise ValueError(f"impl must be 'closed_form', 'soft' or 'ste', got {impl!r}")
     return _QuantizeFunction.apply(x, lower, upper, steps, float(gamma), float(sigma), signed)
 
 
@@ -126,7 +139,7 @@ def quantize_weight(
     *,
     hard: bool = False,
     compat: Compat = "default",
-    impl: Literal["closed_form", "soft"] = "closed_form",
+    impl: Literal["closed_form", "soft", "ste"] = "closed_form",
 ) -> torch.Tensor:
     """DAQ weight quantizer ``Q_W(w)`` (E1, E2, E3-E9, E10).
 
@@ -139,7 +152,8 @@ def quantize_weight(
         hard: evaluation path (no gradient through the rounding).
         compat: ``"official"`` differentiates the authors' soft computation instead.
         impl: ``"soft"`` differentiates the direct soft assignment (per-element stable; a
-            reference for tests and benchmarks); ``"closed_form"`` (default) uses E12.
+            reference for tests and benchmarks); ``"closed_form"`` (default) uses E12; ``"ste"`` is
+            the straight-through baseline (same forward, derivative 1 inside the clip).
 
     Returns:
         Same shape as ``w``, values in ``{(2i - B)/B : i = 0..B}`` (``2^b`` levels in [-1, 1]).
@@ -157,7 +171,7 @@ def quantize_act(
     *,
     hard: bool = False,
     compat: Compat = "default",
-    impl: Literal["closed_form", "soft"] = "closed_form",
+    impl: Literal["closed_form", "soft", "ste"] = "closed_form",
 ) -> torch.Tensor:
     """DAQ activation quantizer ``Q_A(a)`` (E2, E3-E9, E10).
 

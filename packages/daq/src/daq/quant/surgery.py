@@ -43,6 +43,7 @@ def quantize_model(
     gamma_a: float = 2.0,
     sigma_a: float = 2.0,
     compat: Compat = "default",
+    estimator: str = "dasr",
     inplace: bool = False,
 ) -> nn.Module:
     """Replace ``nn.Conv2d``/``nn.Linear`` layers by :class:`DAQConv2d`/:class:`DAQLinear`.
@@ -58,6 +59,7 @@ def quantize_model(
             module-order fallback), else ``"learn"``; or force one mode for every layer.
         gamma_w, sigma_w, gamma_a, sigma_a: DASR constants (paper: 2, 1, 2, 2).
         compat: ``"official"`` = the authors' soft numerics (see :func:`daq.dasr`).
+        estimator: ``"dasr"`` (the method) or ``"ste"`` (straight-through baseline, same forward).
 
     Returns:
         The quantized model; the quantizers initialise on the first forward (or call :func:`initialize`).
@@ -71,7 +73,7 @@ def quantize_model(
     def factory(module: nn.Module, plan: Any) -> nn.Module:
         mode = act_lower if act_lower != "auto" else ("zero" if nonneg.get(plan.name, False) else "learn")
         kw = dict(w_bits=plan.w_bits, a_bits=plan.a_bits, act_lower=mode, gamma_w=gamma_w, sigma_w=sigma_w,
-                  gamma_a=gamma_a, sigma_a=sigma_a, compat=compat)
+                  gamma_a=gamma_a, sigma_a=sigma_a, compat=compat, estimator=estimator)
         if isinstance(module, nn.Conv2d):
             return DAQConv2d.from_float(module, **kw)
         return DAQLinear.from_float(module, **kw)
