@@ -12,9 +12,9 @@ from PIL import Image
 
 from cvcore.viz import image_grid, save_png
 
-__all__ = ["visualize_ranked_results", "GREEN", "RED", "QUERY_GREY"]
+__all__ = ["visualize_ranked_results", "GREEN", "NEUTRAL", "RED", "QUERY_GREY"]
 
-GREEN, RED, QUERY_GREY = (0, 200, 0), (220, 0, 0), (90, 90, 90)
+GREEN, RED, QUERY_GREY, NEUTRAL = (0, 200, 0), (220, 0, 0), (90, 90, 90), (70, 110, 200)
 
 
 def _rec(r: Any) -> tuple[str, int, int]:
@@ -38,7 +38,7 @@ def _tile(path: str, size: tuple[int, int], color: tuple[int, int, int], border:
 def visualize_ranked_results(distmat: Any, query: Sequence[Any], gallery: Sequence[Any],
                              out_dir: str | os.PathLike[str], topk: int = 10, size: tuple[int, int] = (256, 128),
                              skip_same_cam: bool = True, max_queries: int | None = None,
-                             border: int = 4) -> list[Path]:
+                             border: int = 4, show_correct: bool = True) -> list[Path]:
     """Write one PNG per query: the query (grey border), then its ``topk`` nearest gallery
     images in distance order with a green (same pid) or red (other pid) border.
 
@@ -47,6 +47,7 @@ def visualize_ranked_results(distmat: Any, query: Sequence[Any], gallery: Sequen
             ``(path, pid, camid)`` tuples). size: tile ``(height, width)``.
         skip_same_cam: skip gallery images the protocol ignores (same pid *and* camera).
         max_queries: only the first queries.
+        show_correct: False when the identities are unknown (search): blue borders for all.
 
     Returns:
         The written paths, ``<out_dir>/<index>_<query basename>.png``.
@@ -67,7 +68,8 @@ def visualize_ranked_results(distmat: Any, query: Sequence[Any], gallery: Sequen
             order = order[~((g_pids[order] == qpid) & (g_cams[order] == qcam))]
         tiles = [_tile(qpath, size, QUERY_GREY, border)]
         for j in order[:topk]:
-            tiles.append(_tile(g[j][0], size, GREEN if g_pids[j] == qpid else RED, border))
+            colour = (GREEN if g_pids[j] == qpid else RED) if show_correct else NEUTRAL
+            tiles.append(_tile(g[j][0], size, colour, border))
         grid = image_grid(tiles, ncols=len(tiles), pad=border)
         written.append(save_png(out / f"{i:05d}_{Path(qpath).stem}.png", grid))
     return written
