@@ -159,3 +159,19 @@ def test_bad_inputs_are_clean_errors(data_root, tmp_path, capsys):
     # unknown --set key
     assert main(["train-teacher", "--data-root", str(data_root), "--set", "bogus=1", *TINY]) == 1
     assert "bogus" in capsys.readouterr().err
+
+
+def test_upscale_with_default_weights_works_or_says_what_is_missing(tmp_path, capsys):
+    from pisr.weights import default_weights_path
+
+    img = Replica(tmp_path).image("p.png", smooth_image(12, 12, 3))
+    try:
+        default_weights_path(2)
+        shipped = True
+    except Exception:  # noqa: BLE001
+        shipped = False
+    code = main(["upscale", str(img), "-o", str(tmp_path / "big.png"), "-q"])
+    if shipped:
+        assert code == 0 and (tmp_path / "big.png").is_file()
+    else:
+        assert code == 1 and "no shipped default weights" in capsys.readouterr().err
