@@ -63,7 +63,8 @@ def _read_official(path: Path) -> dict[str, torch.Tensor]:
 
 def load_official_checkpoint(fe_path: str | os.PathLike[str], gen_path: str | os.PathLike[str] | None,
                              class_embeddings: torch.Tensor, unseen: Sequence[int] = (),
-                             class_names: Sequence[str] | None = None, output_stride: int = 16) -> JointEmbeddingModel:
+                             class_names: Sequence[str] | None = None, output_stride: int = 16,
+                             backbone: str = "resnet101", width: int = 16) -> JointEmbeddingModel:
     """Build a :class:`JointEmbeddingModel` from the authors' two files.
 
     Args:
@@ -73,6 +74,7 @@ def load_official_checkpoint(fe_path: str | os.PathLike[str], gen_path: str | os
             path, which breaks when a folder name contains "fe").
         class_embeddings: ``(K, 300)`` word vectors (:func:`gzs3.embeddings.load_table`).
         unseen: unseen class ids.
+        backbone, width: architecture to build (the authors' files are ``"resnet101"``).
 
     Raises:
         CheckpointError: missing/truncated files, unknown keys or shapes that do not fit.
@@ -84,7 +86,7 @@ def load_official_checkpoint(fe_path: str | os.PathLike[str], gen_path: str | os
     if "classifier.weight" not in fe:
         raise CheckpointError(f"{fe_path} has no decoder.pred_conv.weight: not a JoEm DeepLabV3+ checkpoint")
     num_classes = fe["classifier.weight"].shape[0]
-    visual = DeepLabV3PlusEncoder(num_classes, output_stride=output_stride)
+    visual = DeepLabV3PlusEncoder(num_classes, output_stride=output_stride, backbone=backbone, width=width)
     try:
         res = visual.load_state_dict(fe, strict=False)
     except RuntimeError as exc:
@@ -104,7 +106,7 @@ def load_official_checkpoint(fe_path: str | os.PathLike[str], gen_path: str | os
         raise CheckpointError(f"{gen_path} does not fit Linear({w.shape[1]}, {w.shape[0]}): {exc}") from exc
     if class_embeddings.shape[1] != w.shape[1]:
         raise CheckpointError(f"class embeddings have {class_embeddings.shape[1]} dims, the semantic encoder expects {w.shape[1]}")
-    return JointEmbeddingModel(visual, semantic, class_embeddings, unseen, class_names)
+    return JointEmbeddingModel(visual, semantic, class_embeddings, unseen, class_names).eval()
 
 
 def load_trained(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> tuple[JointEmbeddingModel, TrainConfig, dict[str, Any]]:
