@@ -171,3 +171,21 @@ def test_export_program_matches_eager(trained, tmp_path):
     items = torch.load(tmp_path / "items.pt", weights_only=True)
     for a, b in zip(program.module()(x, items), ScoringStep(model)(x, items)):
         torch.testing.assert_close(a, b)
+
+
+@pytest.mark.slow
+def test_python_m_mnad_help():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "mnad", "--help"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "score" in proc.stdout
+
+
+def test_public_api_is_lazy_and_complete():
+    import mnad
+
+    for name in mnad.__all__:
+        assert getattr(mnad, name) is not None
+    with pytest.raises(AttributeError):
+        mnad.nonexistent  # noqa: B018

@@ -77,6 +77,16 @@ def test_ped2_replica_layout(tmp_path):
     assert "training/frames" in Ped2.describe_layout() and set(DATASETS) == {"ped2", "avenue", "shanghai", "folder"}
 
 
+@pytest.mark.parametrize("name", ["ped2", "avenue", "shanghai", "folder"])
+def test_each_layout_reads_its_replica(tmp_path, name):
+    root = tmp_path / (name if name != "folder" else "mycam")
+    r = Replica(root)
+    for i in range(3):
+        r.image(f"testing/frames/01_0014/{i:04d}.jpg", rng_image(12, 20, seed=i))
+    ds = DATASETS[name](tmp_path if name != "folder" else root, "testing", t_length=1, size=8)
+    assert ds.names == ["01_0014"] and len(ds) == 3 and ds[2].shape == (3, 8, 8)
+
+
 def test_missing_or_empty_root_names_layout(tmp_path):
     with pytest.raises(DataError, match="training/frames"):
         ShanghaiTech(tmp_path, "training")

@@ -167,10 +167,8 @@ def write_dataset(ds: SyntheticDataset, out_dir: str | os.PathLike[str]) -> Path
         for name, frames in zip(names, vids):
             folder = root / split / "frames" / name
             folder.mkdir(parents=True, exist_ok=True)
-            for t, f in enumerate(frames):
-                buf = io.BytesIO()
-                Image.fromarray(f).save(buf, format="PNG")
-                atomic_write_bytes(folder / f"{t:03d}.png", buf.getvalue())
+            for t, f in enumerate(frames):  # plain writes: a fresh folder, no per-frame fsync
+                Image.fromarray(f).save(folder / f"{t:03d}.png", format="PNG")
     buf = io.BytesIO()
     np.save(buf, ds.label_array.reshape(1, -1))
     atomic_write_bytes(root / "frame_labels.npy", buf.getvalue())

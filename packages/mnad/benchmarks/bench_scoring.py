@@ -1,0 +1,95 @@
+"""Benchmark: (1) the vectorised memory update (E4) against a straightforward per-item loop
+(the structure of the official ``get_update_query``), (2) scoring frames per second at 256x256 on
+CPU with the full-size prediction model (batch 1, test-time update on, as in ``Evaluate.py``).
+
+    python packages/mnad/benchmarks/bench_scoring.py [--threads 2] [--frames 20] [--width 64]
+
+Not a test: prints timings, the speed-up ratio and peak memory (max RSS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import resource
+import time
+
+import torch
+import torch.nn.functional as F
+
+from mnad.functional import memory_update
+from mnad.models import MNADPredictor
+from mnad.scores import frame_mse, weighted_regular_score
+
+
+def loop_update(q: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+    """Per-item loop reference: boolean indexing of the assigned queries, one item at a time."""
+    s = q @ items.t()
+    v = torch.softmax(s, dim=0)
+    nearest = torch.topk(torch.softmax(s, dim=1), 1, dim=1).indices[:, 0]
+    delta = torch.zeros_like(items)
+    for m in range(items.shape[0]):
+        idx = torch.nonzero(nearest == m)[:, 0]
+        if idx.numel():
+            delta[m] = ((v[idx, m] / v[:, m].max()).unsqueeze(1) * q[idx]).sum(0)
+    return F.normalize(items + delta, dim=1)
+
+
+def timeit(fn, repeat: int) -> float:
+    fn()
+    t = time.perf_counter()
+    for _ in range(repeat):
+        fn()
+    return (time.perf_counter() - t) / repeat
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--frames", type=int, default=20)
+    ap.add_argument("--width", type=int, default=64)
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--repeat", type=int, default=20)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, threads {args.threads}")
+
+    c = 8 * args.width
+    n = 4 * (args.size // 8) ** 2  # one training batch of 4 frames: 4 x 32 x 32 queries at 256x256
+    rows = []
+    for label, nq in (("train batch (4 frames)", n), ("test frame (1 frame)", n // 4)):
+        q = F.normalize(torch.randn(nq, c), dim=1)
+        items = F.normalize(torch.rand(10, c), dim=1)
+        torch.testing.assert_close(memory_update(q, items), loop_update(q, items), atol=1e-5, rtol=1e-5)
+        t_vec = timeit(lambda: memory_update(q, items), args.repeat)
+        t_loop = timeit(lambda: loop_update(q, items), args.repeat)
+        rows.append((label, nq, t_vec, t_loop))
+    print("\nmemory update (E4), M = 10 items, C =", c)
+    print(f"{'case':<24}{'queries':>8}{'vectorised ms':>15}{'loop ms':>10}{'speed-up':>10}")
+    for label, nq, tv, tl in rows:
+        print(f"{label:<24}{nq:>8}{tv * 1e3:>15.3f}{tl * 1e3:>10.3f}{tl / tv:>9.1f}x")
+
+    model = MNADPredictor(width=args.width).eval()
+    items = model.memory.items.clone()
+    x = torch.rand(1, 12, args.size, args.size) * 2 - 1
+    target = torch.rand(1, 3, args.size, args.size) * 2 - 1
+
+    @torch.no_grad()
+    def score_one() -> None:
+        nonlocal items
+        out = model(x, update_memory=False, items=items)
+        frame_mse(out.frame, target)
+        if weighted_regular_score(out.frame, target) < 1.0:  # always update: worst case
+            items = memory_update(out.query, items)
+
+    t_frame = timeit(score_one, max(args.frames, 1))
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\nscoring at {args.size}x{args.size}, width {args.width} "
+          f"({sum(p.numel() for p in model.parameters()):,} parameters): "
+          f"{1 / t_frame:.2f} frames/s ({t_frame * 1e3:.0f} ms/frame)")
+    print(f"peak memory (max RSS): {rss_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
