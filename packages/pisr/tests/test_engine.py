@@ -104,3 +104,18 @@ def test_load_model_round_trips_every_kind(tmp_path, patches):
     assert isinstance(t2, PISRTeacher)
     for k, v in teacher.state_dict().items():
         assert torch.equal(t2.state_dict()[k], v)
+
+
+@pytest.mark.parametrize("compat,first_lr_index", [("clean", 0), ("official", 1)])
+def test_official_loop_order_trains_epoch_0_at_lr_1(patches, compat, first_lr_index, monkeypatch):
+    seen = []
+    real_step = torch.optim.Adam.step
+
+    def spy(self, *a, **k):
+        seen.append(self.param_groups[0]["lr"])
+        return real_step(self, *a, **k)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", spy)
+    train_baseline(cfg(epochs=4, iters_per_epoch=1, compat=compat, lr=1e-3, lr_min=1e-5), patches)
+    expected = [1e-5 + (1e-3 - 1e-5) * (1 + math.cos(math.pi * t / 4)) / 2 for t in range(first_lr_index, first_lr_index + 4)]
+    assert seen == pytest.approx(expected, rel=1e-9)

@@ -25,6 +25,9 @@ class TrainConfig:
     lr_min: float = 1e-5
     betas: tuple[float, float] = (0.9, 0.999)
     schedule: Literal["epoch", "iteration"] = "epoch"
+    # "official": step the per-epoch cosine schedule *before* each training pass, as the official
+    # loop (validate -> scheduler.step -> save -> train) does, so epoch 0 trains at lr(1).
+    compat: Literal["clean", "official"] = "clean"
     seed: int | None = None
     device: str = "auto"
     num_workers: int = 0

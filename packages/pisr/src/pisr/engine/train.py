@@ -86,6 +86,9 @@ def _fit(kind: str, model: nn.Module, cfg: TrainConfig, train_data: Dataset, val
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
         batches = _batches(loader, sampler, epoch)
+        official_order = cfg.compat == "official" and cfg.schedule == "epoch"
+        if official_order:
+            sched.step()
         sums: dict[str, float] = {}
         for _ in progress(range(cfg.iters_per_epoch), desc=f"{kind} {epoch + 1}/{cfg.epochs}"):
             lr_b, hr_b = next(batches)
@@ -100,7 +103,7 @@ def _fit(kind: str, model: nn.Module, cfg: TrainConfig, train_data: Dataset, val
                 sched.step()
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + float(v.detach())
-        if cfg.schedule == "epoch":
+        if cfg.schedule == "epoch" and not official_order:
             sched.step()
         record: dict[str, Any] = {"epoch": epoch + 1, "lr": opt.param_groups[0]["lr"]}
         record.update({k: v / cfg.iters_per_epoch for k, v in sums.items()})
