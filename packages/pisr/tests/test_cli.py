@@ -175,3 +175,17 @@ def test_upscale_with_default_weights_works_or_says_what_is_missing(tmp_path, ca
         assert code == 0 and (tmp_path / "big.png").is_file()
     else:
         assert code == 1 and "no shipped default weights" in capsys.readouterr().err
+
+
+def test_default_output_dir_and_config_file(data_root, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    cfg_file = tmp_path / "r.toml"
+    cfg_file.write_text("lr = 0.002\nlambda_imit = 0.5\n")
+    assert main(["train-teacher", "--data-root", str(data_root), "--config", str(cfg_file), "--set", "lr=0.003",
+                 *TINY]) == 0
+    from cvcore.config import load_config
+
+    from pisr.config import TrainConfig
+
+    saved = load_config(TrainConfig, tmp_path / "runs" / "teacher_x2" / "config.toml")
+    assert saved.lr == 0.003 and saved.lambda_imit == 0.5 and saved.d == 8  # defaults < config < --set < flags

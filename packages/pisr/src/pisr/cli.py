@@ -58,7 +58,7 @@ def _warn_scale(scale: int) -> None:
 
 # ----------------------------------------------------------------------------------------- train
 def _train(args: argparse.Namespace) -> int:
-    from cvcore.config import config_to_dict
+    import dataclasses
 
     from pisr.config import TrainConfig
 
@@ -83,8 +83,7 @@ def _train(args: argparse.Namespace) -> int:
         raise ConfigError(str(exc)) from exc
     _warn_scale(cfg.scale)
     if cfg.out_dir is None:
-        cfg = type(cfg)(**{**config_to_dict(cfg), "out_dir": f"runs/{stage}_x{cfg.scale}", "betas": tuple(cfg.betas),
-                           "distill_layers": tuple(cfg.distill_layers)})
+        cfg = dataclasses.replace(cfg, out_dir=f"runs/{stage}_x{cfg.scale}")
     train_data, val_data = _train_data(cfg, args)
     from pisr import engine
     from pisr.weights import load_model, save_fsrcnn
