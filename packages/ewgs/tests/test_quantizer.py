@@ -89,3 +89,24 @@ def test_init_edge_cases():
     big = torch.tensor([0.0, 1e30, 3e30])
     lo, hi = init_act_bounds(big)
     assert math.isfinite(hi) and hi > lo
+
+
+@pytest.mark.parametrize("delta, backward", [(0.0, "ewgs"), (0.4, "ewgs"), (0.4, "ste"), (1e-3, "ewgs")])
+def test_fused_quantizer_equals_composition(delta, backward):
+    from ewgs.functional import ewgs_round
+
+    x = torch.randn(2, 3, 7, 7, dtype=torch.float64) * 2
+    x[0, 0, 0, :2] = torch.tensor([-1.0, 1.5], dtype=torch.float64)  # on the bounds
+    g = torch.randn_like(x)
+    outs = []
+    for fused in (True, False):
+        xx = x.clone().requires_grad_(True)
+        lo = torch.tensor(-1.0, dtype=torch.float64, requires_grad=True)
+        hi = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
+        if fused:
+            y = quantize_act(xx, lo, hi, 3, delta, backward=backward)
+        else:
+            y = ewgs_round(normalize(xx, lo, hi), 3, delta, backward=backward)
+        outs.append((y, *torch.autograd.grad(y, (xx, lo, hi), g)))
+    for a, b in zip(*outs):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)

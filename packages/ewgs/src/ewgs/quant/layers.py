@@ -66,6 +66,18 @@ class EWGSLayer:
             m.register_buffer("initialized", torch.zeros((), dtype=torch.bool, device=device))
         self._recording: dict[str, torch.Tensor] | None = None
 
+    @torch.no_grad()
+    def _reset_quant_state(self, delta_w: float, delta_a: float) -> None:
+        """Construction values: bounds 0, α = 1, δ as given, not initialized (used after skip_init)."""
+        m: nn.Module = self  # type: ignore[assignment]
+        if self.w_bits is not None:
+            m.w_upper.zero_(), m.w_lower.zero_(), m.delta_w.fill_(float(delta_w))
+        if self.a_bits is not None:
+            m.a_upper.zero_(), m.a_lower.zero_(), m.delta_a.fill_(float(delta_a))
+        if self.quantized:
+            m.scale.fill_(1.0)
+            m.initialized.fill_(False)
+
     # ------------------------------------------------------------------ properties
     @property
     def quantized(self) -> bool:
@@ -149,9 +161,12 @@ class EWGSLayer:
 
     # ------------------------------------------------------------------ forward (E4)
     def _check_finite(self, x: torch.Tensor) -> None:
-        if not bool(torch.isfinite(x).all()):
+        # one cheap reduction each; the element-wise test only runs when the sum is not finite
+        # (NaN/inf present, or an overflow of huge but finite values)
+        if not bool(torch.isfinite(x.detach().sum())) and not bool(torch.isfinite(x).all()):
             raise QuantizationError(f"non-finite input activations reached {type(self).__name__}")
-        if not bool(torch.isfinite(self.weight).all()):
+        w = self.weight.detach()
+        if not bool(torch.isfinite(w.sum())) and not bool(torch.isfinite(w).all()):
             raise QuantizationError(f"non-finite weights in {type(self).__name__}")
 
     def _quant_forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -169,8 +184,11 @@ class EWGSLayer:
         return f"w_bits={self.w_bits}, a_bits={self.a_bits}, backward={self.backward!r}"
 
 
-def _float_geometry(module: nn.Module) -> dict[str, Any]:
-    return {"device": module.weight.device, "dtype": module.weight.dtype}
+def _skip_init(cls: type, module: nn.Module, *args: Any, **kw: Any) -> Any:
+    """Construct without the (wasted) random weight init, then set the quantizer construction values."""
+    new = torch.nn.utils.skip_init(cls, *args, device=module.weight.device, dtype=module.weight.dtype, **kw)
+    new._reset_quant_state(kw.get("delta_w", 0.0), kw.get("delta_a", 0.0))
+    return new
 
 
 class EWGSConv2d(EWGSLayer, nn.Conv2d):
@@ -208,9 +226,9 @@ class EWGSConv2d(EWGSLayer, nn.Conv2d):
         """Wrap an ``nn.Conv2d``: copies geometry, ``weight`` and ``bias``; ``kw`` = quantizer options."""
         if not isinstance(module, nn.Conv2d):
             raise TypeError(f"expected nn.Conv2d, got {type(module).__name__}")
-        new = cls(module.in_channels, module.out_channels, module.kernel_size, module.stride, module.padding,
-                  module.dilation, module.groups, module.bias is not None, module.padding_mode,
-                  **_float_geometry(module), **kw)
+        new = _skip_init(cls, module, module.in_channels, module.out_channels, module.kernel_size, module.stride,
+                         module.padding, module.dilation, module.groups, module.bias is not None,
+                         module.padding_mode, **kw)
         with torch.no_grad():
             new.weight.copy_(module.weight)
             if module.bias is not None:
@@ -248,7 +266,7 @@ class EWGSLinear(EWGSLayer, nn.Linear):
         """Wrap an ``nn.Linear``: copies ``weight`` and ``bias``; ``kw`` = quantizer options."""
         if not isinstance(module, nn.Linear):
             raise TypeError(f"expected nn.Linear, got {type(module).__name__}")
-        new = cls(module.in_features, module.out_features, module.bias is not None, **_float_geometry(module), **kw)
+        new = _skip_init(cls, module, module.in_features, module.out_features, module.bias is not None, **kw)
         with torch.no_grad():
             new.weight.copy_(module.weight)
             if module.bias is not None:

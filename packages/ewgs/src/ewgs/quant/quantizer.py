@@ -11,9 +11,10 @@ import math
 import torch
 
 from ewgs.errors import QuantizationError
-from ewgs.quant.ewgs_grad import Backward, ewgs_round
+from ewgs.quant.ewgs_grad import Backward, num_steps
 
 __all__ = [
+    "FusedQuantizer",
     "HALF_NORMAL_STD",
     "INIT_STDS",
     "discretize_act",
@@ -44,12 +45,65 @@ def normalize(x: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor) -> torc
     return torch.where(inside, t, t.detach().clamp(0.0, 1.0))
 
 
+class FusedQuantizer(torch.autograd.Function):
+    """E1 + E2 in one autograd node, with the E5 backward to ``x``, ``l`` and ``u``.
+
+    Same numbers as ``ewgs_round(normalize(x, l, u), bits, δ)`` (tested against that composition)
+    with fewer temporaries: forward ``t = (x − l)·inv`` (``inv = 1/(u − l)``), inclusive mask
+    ``0 ≤ t ≤ 1``, ``x_n = clip(t)``, ``x_q = round(B·x_n)/B``; backward
+    ``g_n = g·(1 + δ·sign(g)·(x_n − x_q))`` (skipped for δ = 0 or STE), ``g_t = g_n·mask``,
+    ``∂x = g_t·inv``, ``∂u = −Σ g_t·x_n·inv``, ``∂l = Σ g_t·(x_n − 1)·inv``.
+    """
+
+    @staticmethod
+    def forward(ctx, x, lower, upper, steps: int, delta, ewgs: bool):  # type: ignore[override]
+        inv = torch.reciprocal(upper - lower)
+        t = torch.sub(x, lower).mul_(inv)
+        mask = (t >= 0) & (t <= 1)
+        x_n = t.clamp_(0.0, 1.0)
+        x_q = torch.mul(x_n, steps).round_().div_(steps)
+        use_delta = bool(ewgs) and bool(delta != 0)
+        ctx.use_delta = use_delta
+        ctx.x_shape = x.shape
+        ctx.save_for_backward(x_n, x_q if use_delta else None, mask, inv.detach(),
+                              delta.detach().clone() if use_delta else None)
+        return x_q
+
+    @staticmethod
+    def backward(ctx, g):  # type: ignore[override]
+        x_n, x_q, mask, inv, delta = ctx.saved_tensors
+        if ctx.use_delta:
+            g = g * (1 + delta.to(g.dtype) * torch.sign(g) * (x_n - x_q))
+        g_t = torch.where(mask, g, 0.0)
+        gx = g_t * inv if ctx.needs_input_grad[0] else None
+        gl = gu = None
+        if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
+            s_xn = torch.dot(g_t.reshape(-1), x_n.reshape(-1))
+            s_g = g_t.sum()
+            gu = -s_xn * inv
+            gl = (s_xn - s_g) * inv
+        return gx, gl, gu, None, None, None
+
+
+def _discretize(x, lower, upper, bits, delta, backward) -> torch.Tensor:
+    steps = num_steps(bits)
+    if backward not in ("ewgs", "ste"):
+        raise QuantizationError(f"backward must be 'ewgs' or 'ste', got {backward!r}")
+    needs_graph = torch.is_grad_enabled() and (x.requires_grad or lower.requires_grad or upper.requires_grad)
+    if not needs_graph or torch.compiler.is_exporting():  # inference / torch.export: plain forward ops
+        t = (x - lower) / (upper - lower)
+        return torch.round(t.clamp(0.0, 1.0) * steps) / steps
+    if not torch.is_tensor(delta):
+        delta = torch.tensor(float(delta), dtype=x.dtype, device=x.device)
+    return FusedQuantizer.apply(x, lower, upper, steps, delta, backward == "ewgs")
+
+
 def discretize_weight(
     w: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor, bits: int,
     delta: float | torch.Tensor = 0.0, *, backward: Backward = "ewgs",
 ) -> torch.Tensor:
     """E1–E2 for weights: the discrete ``X_q`` in ``[0, 1]`` (before the ``2(·) − 1`` map)."""
-    return ewgs_round(normalize(w, lower, upper), bits, delta, backward=backward)
+    return _discretize(w, lower, upper, bits, delta, backward)
 
 
 def discretize_act(
@@ -57,7 +111,7 @@ def discretize_act(
     delta: float | torch.Tensor = 0.0, *, backward: Backward = "ewgs",
 ) -> torch.Tensor:
     """E1–E2 for activations: ``X_q = Q_A`` in ``{0, 1/B, ..., 1}``."""
-    return ewgs_round(normalize(a, lower, upper), bits, delta, backward=backward)
+    return _discretize(a, lower, upper, bits, delta, backward)
 
 
 def quantize_weight(
