@@ -175,7 +175,8 @@ def _eval(args: argparse.Namespace) -> int:
     from pisr.metrics import evaluate
     from pisr.weights import load_fsrcnn
 
-    scale = args.scale
+    model = None if args.bicubic else load_fsrcnn(args.weights, scale=args.scale)
+    scale = args.scale or (model.scale if model is not None else 2)
     datasets = {}
     if args.hr_dir is not None:
         datasets[Path(args.hr_dir).name] = ImageFolderPairs(args.hr_dir, args.lr_dir, scale=scale)
@@ -187,7 +188,6 @@ def _eval(args: argparse.Namespace) -> int:
             if n not in BENCHMARK_SETS:
                 raise UserError(f"unknown set {n!r}: choose from {','.join(BENCHMARK_SETS)}")
             datasets[n] = benchmark_folder(args.data_root, n, scale)
-    model = None if args.bicubic else load_fsrcnn(args.weights, scale=scale)
     res = evaluate(model, datasets, scale, crop=args.crop)
     if args.save_images:
         _save_eval_images(model, datasets, scale, Path(args.output_dir or "eval_images"))
@@ -338,7 +338,7 @@ def build_parser() -> cli.Parser:
     _add_train(parser, "train", None, "any training stage, chosen with --stage")
 
     p = cli.add_command(parser, "eval", _eval, help=EVAL_HELP)
-    p.add_argument("--scale", type=_scale, default=2)
+    p.add_argument("--scale", type=_scale, default=None, help="default: the scale of --weights (2 for bicubic)")
     p.add_argument("--sets", default="Set5,Set14,B100,Urban100", help="comma-separated benchmark sets under --data-root")
     p.add_argument("--hr-dir", type=Path, default=None, help="score a folder of HR images instead (LR by bicubic)")
     p.add_argument("--lr-dir", type=Path, default=None)
@@ -351,14 +351,15 @@ def build_parser() -> cli.Parser:
     p.add_argument("input_pos", nargs="?", type=Path, metavar="INPUT", help="image file or folder")
     p.add_argument("--input", type=Path, default=None, help="same as INPUT")
     p.add_argument("-o", "--output", type=Path, default=None, help="output file (or folder for a folder input)")
-    p.add_argument("--scale", type=_scale, default=2, help="2, 3 or 4 (picks the shipped weights)")
+    p.add_argument("--scale", type=_scale, default=None,
+                   help="2, 3 or 4: picks the shipped weights (default 2), must match --weights")
     p.add_argument("--tile", type=_pos_int, default=None, help="LR tile side for bounded memory")
 
     p = cli.add_command(parser, "export", _export, help="export the plain FSRCNN (heads dropped) for deployment")
     p.add_argument("--format", choices=("export", "torchscript", "onnx"), default="export",
                    help="torch.export program (.pt2, default), TorchScript or ONNX")
     p.add_argument("--output", type=Path, default=None)
-    p.add_argument("--scale", type=_scale, default=2)
+    p.add_argument("--scale", type=_scale, default=None, help="shipped weights of this scale when --weights is absent")
 
     p = cli.add_command(parser, "demo", _demo, help="train teacher, student and FSRCNN briefly on scikit-image photos")
     p.add_argument("--scale", type=_scale, default=2)

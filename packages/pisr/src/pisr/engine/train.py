@@ -18,7 +18,7 @@ from cvcore import checkpoint as ck
 from cvcore import distributed as dist
 from cvcore.config import save_config
 from cvcore.progress import MetricsLogger, get_logger, progress
-from cvcore.seed import seed_everything
+from cvcore.seed import seed_everything, seed_worker
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
@@ -77,7 +77,8 @@ def _fit(kind: str, model: nn.Module, cfg: TrainConfig, train_data: Dataset, val
     wrapped = dist.wrap_model(model, info)
     sampler = dist.make_sampler(train_data, shuffle=True, seed=cfg.seed or 0, drop_last=True)
     loader = DataLoader(train_data, batch_size=cfg.batch_size, shuffle=sampler is None, sampler=sampler,
-                        num_workers=cfg.num_workers, drop_last=len(train_data) >= cfg.batch_size)
+                        num_workers=cfg.num_workers, drop_last=len(train_data) >= cfg.batch_size,
+                        worker_init_fn=seed_worker)  # distinct NumPy streams per worker (patch offsets)
     main = dist.is_main_process()
     if out is not None and main:
         out.mkdir(parents=True, exist_ok=True)

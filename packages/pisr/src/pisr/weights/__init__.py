@@ -88,14 +88,15 @@ def load_model(path: str | os.PathLike[str], *, scale: int | None = None) -> nn.
     return model
 
 
-def load_fsrcnn(path: str | os.PathLike[str] | None, *, scale: int = 2) -> nn.Module:
-    """The deployable LR->HR network from ``path`` (None = shipped default for ``scale``).
+def load_fsrcnn(path: str | os.PathLike[str] | None, *, scale: int | None = None) -> nn.Module:
+    """The deployable LR->HR network from ``path`` (None = shipped default for ``scale``, default 2).
 
     A student checkpoint gives its backbone; a teacher cannot super-resolve LR images.
+    ``scale`` (when given) must match the checkpoint's.
     """
     from pisr.models import PISRStudent, PISRTeacher
 
-    model = load_model(path if path is not None else default_weights_path(scale), scale=scale)
+    model = load_model(path if path is not None else default_weights_path(scale or 2), scale=scale)
     if isinstance(model, PISRStudent):
         model = model.to_fsrcnn()
     if isinstance(model, PISRTeacher):
