@@ -189,3 +189,12 @@ def test_default_output_dir_and_config_file(data_root, tmp_path, monkeypatch, ca
 
     saved = load_config(TrainConfig, tmp_path / "runs" / "teacher_x2" / "config.toml")
     assert saved.lr == 0.003 and saved.lambda_imit == 0.5 and saved.d == 8  # defaults < config < --set < flags
+
+
+@pytest.mark.slow
+def test_python_dash_m_help_in_a_subprocess():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "pisr", "--help"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and "upscale" in out.stdout and "train-teacher" in out.stdout
