@@ -50,7 +50,8 @@ def composite(photo: str, texture: str, size: int = 160, shape: str = "ellipse",
     Args:
         photo: one of :data:`PHOTOS`; texture: one of :data:`TEXTURES`.
         size: output side length.
-        shape: ``"ellipse"`` (random ellipse) or ``"horse"`` (the ``skimage.data.horse`` silhouette).
+        shape: ``"ellipse"`` (random ellipse), ``"horse"`` (the ``skimage.data.horse`` silhouette) or
+            ``"threshold"`` (the photo's bright pixels, by :func:`threshold_mask` of its grey levels).
 
     Returns:
         ``(image uint8 size x size x 3, mask uint8 size x size in {0, 255})``.
@@ -67,8 +68,10 @@ def composite(photo: str, texture: str, size: int = 160, shape: str = "ellipse",
         cx, cy = rng.uniform(0.4, 0.6, 2)
         ax, ay = rng.uniform(0.22, 0.35, 2)
         m = ((xx - cx) / ax) ** 2 + ((yy - cy) / ay) ** 2 <= 1.0
+    elif shape == "threshold":
+        m = threshold_mask(fg.astype(np.float64).mean(-1)) > 0
     else:
-        raise ValueError(f"shape must be 'ellipse' or 'horse', got {shape!r}")
+        raise ValueError(f"shape must be 'ellipse', 'horse' or 'threshold', got {shape!r}")
     img = np.where(m[..., None], fg, bg).astype(np.uint8)
     return img, (m.astype(np.uint8) * 255)
 
@@ -78,7 +81,7 @@ def make_composites(n: int, size: int = 160, seed: int = 0) -> tuple[list[np.nda
     rng = np.random.default_rng(seed)
     images, masks = [], []
     for i in range(n):
-        shape = "horse" if i % 3 == 2 else "ellipse"
+        shape = ("ellipse", "ellipse", "horse", "threshold")[i % 4]
         img, m = composite(PHOTOS[i % len(PHOTOS)], TEXTURES[(i // len(PHOTOS)) % len(TEXTURES)], size, shape, rng)
         images.append(img)
         masks.append(m)
