@@ -15,6 +15,7 @@ from torch import Tensor
 
 __all__ = [
     "compactness_loss",
+    "apply_update",
     "flatten_queries",
     "memory_read",
     "memory_scores",
@@ -79,7 +80,7 @@ def memory_read(q: Tensor, items: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def memory_update(
-    q: Tensor, items: Tensor, *, normalize: Literal["all", "assigned"] = "all"
+    q: Tensor, items: Tensor, *, normalize: Literal["all", "assigned"] = "all", nearest: Tensor | None = None
 ) -> Tensor:
     """(E4) Update every item with the queries whose nearest item it is, vectorised.
 
@@ -87,9 +88,14 @@ def memory_update(
     max over the queries assigned to ``m`` only (``"assigned"``, the paper);
     ``p_m <- normalise(p_m + sum_{k: n(k)=m} v'[k, m] q_k)``. Items no query chose stay unchanged.
 
+    The softmax over queries cancels in the ratio: ``V[k, m] / max_k' V[k', m] =
+    exp(S[k, m] - max_k' S[k', m])``, so no column softmax is formed; the per-item sums are one
+    sparse-weight matrix product (no loop over items or queries).
+
     Args:
         q: ``(N, C)`` unit queries (all queries of the batch).
         items: ``(M, C)`` unit items (the *old* items).
+        nearest: optional ``(N,)`` nearest-item indices (default: ``topk`` of the softmax over items).
 
     Returns:
         ``(M, C)`` new unit items, detached (``requires_grad=False``).
@@ -99,16 +105,28 @@ def memory_update(
     with torch.no_grad():
         q = q.detach()
         items = items.detach()
-        _, w, v = memory_scores(q, items)
-        assign = F.one_hot(nearest_items(w)[:, 0], items.shape[0]).to(q.dtype)  # (N, M)
-        if normalize == "all":
-            denom = v.amax(dim=0)
-        else:
-            denom = (v * assign).amax(dim=0)
-            denom = torch.where(assign.sum(0) > 0, denom, torch.ones_like(denom))
-        weights = assign * (v / denom)  # zero outside U_m
-        delta = weights.t() @ q  # (M, C)
-        return F.normalize(items + delta, dim=1, eps=NORM_EPS)
+        s = q @ items.t()
+        if nearest is None:
+            nearest = nearest_items(F.softmax(s, dim=1))[:, 0]
+        return apply_update(q, items, s, nearest, normalize=normalize)
+
+
+def apply_update(q: Tensor, items: Tensor, s: Tensor, nearest: Tensor, *,
+                 normalize: Literal["all", "assigned"] = "all") -> Tensor:
+    """The aggregation step of (E4) from precomputed similarities ``s`` ``(N, M)`` and nearest
+    items ``(N,)``: ``normalise(P + sum of weighted assigned queries)``, ``(M, C)``."""
+    m = items.shape[0]
+    s_near = s.gather(1, nearest[:, None])[:, 0]  # S[k, n(k)]
+    if normalize == "all":
+        ref = s.amax(dim=0)  # max over all N queries of the batch
+    else:
+        ref = torch.full((m,), -torch.inf, dtype=s.dtype, device=s.device)
+        ref = ref.scatter_reduce(0, nearest, s_near, reduce="amax")  # max over U_m
+    w = torch.exp(s_near - ref[nearest])  # = V_upd[k, n(k)] / max V_upd[:, n(k)]
+    # (M, N) weight matrix, non-zero only at (n(k), k): the per-item sums become one matmul
+    weights = torch.zeros(m, q.shape[0], dtype=q.dtype, device=q.device)
+    weights.index_put_((nearest, torch.arange(q.shape[0], device=q.device)), w)
+    return F.normalize(items + weights @ q, dim=1, eps=NORM_EPS)
 
 
 def compactness_loss(q: Tensor, items: Tensor, nearest: Tensor | None = None) -> Tensor:

@@ -127,7 +127,7 @@ class Memory(nn.Module):
         z = torch.cat((q, read), dim=1).reshape(b, h, w, 2 * c).permute(0, 3, 1, 2)
         new = old
         if update:
-            new = MF.memory_update(q, old, normalize=self.normalize)
+            new = MF.memory_update(q, old, normalize=self.normalize, nearest=top[:, 0])
             if items is None:
                 new = self._sync(new)
                 with torch.no_grad():
