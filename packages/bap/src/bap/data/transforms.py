@@ -42,14 +42,25 @@ def clip_boxes(boxes: torch.Tensor, crop: int) -> torch.Tensor:
     return b
 
 
-def color_jitter(img: torch.Tensor, gen: torch.Generator, strength: float = 0.5) -> torch.Tensor:
-    """Brightness, contrast, saturation factors ~ U(1 - s, 1 + s), in that order (torchvision ops)."""
-    import torchvision.transforms.functional as TF
+def _gray(img: torch.Tensor) -> torch.Tensor:
+    r, g, b = img.float().unbind(0)
+    return (0.2989 * r + 0.587 * g + 0.114 * b).to(img.dtype)
 
+
+def _blend(a: torch.Tensor, b: torch.Tensor, ratio: float) -> torch.Tensor:
+    return (ratio * a.float() + (1.0 - ratio) * b.float()).clamp(0, 255).to(a.dtype)
+
+
+def color_jitter(img: torch.Tensor, gen: torch.Generator, strength: float = 0.5) -> torch.Tensor:
+    """Brightness, contrast, saturation factors ~ U(1 - s, 1 + s), in that order, hue off (§3.3).
+
+    Same arithmetic as torchvision's tensor ``adjust_brightness/contrast/saturation`` on uint8
+    (blend with black, with the grey mean, with the grey image), without importing torchvision.
+    """
     f = 1 + strength * (2 * torch.rand(3, generator=gen) - 1)
-    x = TF.adjust_brightness(img, float(f[0]))
-    x = TF.adjust_contrast(x, float(f[1]))
-    return TF.adjust_saturation(x, float(f[2]))
+    x = _blend(img, torch.zeros_like(img), float(f[0]))
+    x = _blend(x, _gray(x).float().mean().expand_as(x), float(f[1]))
+    return _blend(x, _gray(x).expand_as(x), float(f[2]))
 
 
 def augment(image: torch.Tensor, boxes: torch.Tensor, masks: list[torch.Tensor], mask_pad: list[int],

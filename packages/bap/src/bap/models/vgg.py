@@ -56,7 +56,7 @@ class VGG16Backbone(nn.Module):
 
 
 class TinyBackbone(nn.Module):
-    """Three 3x3 stride-2 convolutions (stride 8) with ``width`` channels, for tests and the demo.
+    """Three 3x3 stride-2 convolutions (stride 8) with ``width`` channels and BatchNorm, for tests and the demo.
 
     Named ``conv1_1, conv2_1, conv3_1`` plus ``fc6``/``fc7`` like the VGG layout, so the same
     parameter-group rules and state-dict handling apply.
@@ -69,6 +69,7 @@ class TinyBackbone(nn.Module):
         self.conv1_1 = nn.Conv2d(3, width // 2, 3, 2, 1)
         self.conv2_1 = nn.Conv2d(width // 2, width, 3, 2, 1)
         self.conv3_1 = nn.Conv2d(width, width, 3, 2, 1)
+        self.bn1, self.bn2, self.bn3 = nn.BatchNorm2d(width // 2), nn.BatchNorm2d(width), nn.BatchNorm2d(width)
         self.fc6 = nn.Conv2d(width, width, 3, 1, padding=fc6_dilation, dilation=fc6_dilation)
         self.dropout1 = nn.Dropout2d(dropout)
         self.fc7 = nn.Conv2d(width, width, 1)
@@ -76,8 +77,8 @@ class TinyBackbone(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         x = x / 64.0  # Caffe-normalised inputs are in about [-128, 128]
-        x = F.relu(self.conv1_1(x))
-        x = F.relu(self.conv2_1(x))
-        x = F.relu(self.conv3_1(x))
+        x = F.relu(self.bn1(self.conv1_1(x)))
+        x = F.relu(self.bn2(self.conv2_1(x)))
+        x = F.relu(self.bn3(self.conv3_1(x)))
         x = self.dropout1(F.relu(self.fc6(x)))
         return self.dropout2(F.relu(self.fc7(x)))
