@@ -28,15 +28,15 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def market_like_features(nq: int, ng: int, dim: int, ids: int = 750, seed: int = 0):
+def market_like_features(nq: int, ng: int, dim: int, ids: int = 750, seed: int = 0, noise: float = 3.0):
     """Identity-clustered random features, Market-like labels (6 cameras, 2,000 distractors)."""
     g = torch.Generator().manual_seed(seed)
     centres = torch.randn(ids + 1, dim, generator=g)
     q_pids = torch.randint(1, ids + 1, (nq,), generator=g)
     g_pids = torch.randint(0, ids + 1, (ng,), generator=g)
     g_pids[: nq // 2] = q_pids[: nq // 2]  # every query id has gallery images
-    qf = centres[q_pids] + 1.2 * torch.randn(nq, dim, generator=g)
-    gf = centres[g_pids] + 1.2 * torch.randn(ng, dim, generator=g)
+    qf = centres[q_pids] + noise * torch.randn(nq, dim, generator=g)
+    gf = centres[g_pids] + noise * torch.randn(ng, dim, generator=g)
     qf = torch.nn.functional.normalize(qf, dim=1)
     gf = torch.nn.functional.normalize(gf, dim=1)
     q_cams = torch.randint(0, 6, (nq,), generator=g)
@@ -68,9 +68,11 @@ def main() -> None:
     ap.add_argument("--ref-queries", type=int, default=200)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-rerank", action="store_true")
+    ap.add_argument("--backends", nargs="+", default=["numpy", "torch"], choices=["numpy", "torch"])
+    ap.add_argument("--noise", type=float, default=3.0, help="feature noise (harder problem when larger)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    qf, gf, qp, gp, qc, gc = market_like_features(args.queries, args.gallery, args.dim)
+    qf, gf, qp, gp, qc, gc = market_like_features(args.queries, args.gallery, args.dim, noise=args.noise)
     print(f"problem: {args.queries} queries x {args.gallery} gallery, {args.dim}-d, torch threads {args.threads}")
     print(f"features ready, peak RSS {peak_mb():.0f} MB")
 
@@ -79,7 +81,7 @@ def main() -> None:
     t_dist = time.perf_counter() - t
     print(f"pairwise_distance        {t_dist:7.2f} s   peak RSS {peak_mb():.0f} MB")
     res = {}
-    for backend in ("numpy", "torch"):
+    for backend in args.backends:
         t = time.perf_counter()
         res[backend] = evaluate_rank(dist, qp, gp, qc, gc, backend=backend)
         dt = time.perf_counter() - t

@@ -48,6 +48,7 @@ def build_parser() -> cli.Parser:
     t.add_argument("--backbone", choices=("resnet50", "resnet18"))
     t.add_argument("--backbone-weights", metavar="none|imagenet|PATH", help="backbone initialisation")
     t.add_argument("--resume", type=Path, help="continue from a last.pt checkpoint")
+    t.add_argument("--amp", action="store_true", default=None, help="mixed precision (CUDA only)")
 
     e = cli.add_command(parser, "eval", c.cmd_eval, help="CMC / mAP / mINP on the query and gallery splits")
     _model_flags(e)

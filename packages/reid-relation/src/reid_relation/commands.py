@@ -72,7 +72,7 @@ TRAIN_FLAGS = {
     "backbone_lr": "optim.backbone_lr", "gamma": "optim.gamma", "momentum": "optim.momentum",
     "weight_decay": "optim.weight_decay", "margin": "optim.margin", "ce_weight": "optim.ce_weight",
     "label_smoothing": "optim.label_smoothing", "max_steps": "optim.max_steps_per_epoch", "seed": "seed",
-    "eval_every": "eval_every",
+    "eval_every": "eval_every", "amp": "amp",
 }
 
 
