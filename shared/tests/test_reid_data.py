@@ -125,3 +125,28 @@ def test_image_dataset_reads_and_rejects_corrupt(tmp_path, market):
     with pytest.raises(DataError, match="not an image"):
         ImageDataset([rec])[0]
     assert np.isfinite(img.numpy()).all()
+
+
+def test_cuhk03_mat_new_protocol_config(tmp_path):
+    from scipy.io import savemat
+
+    rep = Replica(tmp_path)
+    names, labels, cams = [], [], []
+    for pid in (1, 2, 3, 4):
+        for cam in (1, 2):
+            name = f"1_{pid:03d}_{cam}_01.png"
+            rep.image(f"images_labeled/{name}", rng_image(8, 4, seed=pid))
+            names.append(name); labels.append(pid); cams.append(cam)
+    cell = np.empty((len(names), 1), dtype=object)
+    for i, n in enumerate(names):
+        cell[i, 0] = n
+    savemat(tmp_path / "cuhk03_new_protocol_config_labeled.mat", {
+        "filelist": cell, "labels": np.array(labels)[:, None], "camId": np.array(cams)[:, None],
+        "train_idx": np.array([1, 2, 3, 4])[:, None], "query_idx": np.array([5, 7])[:, None],
+        "gallery_idx": np.array([6, 8])[:, None]})
+    ds = CUHK03(tmp_path, labeled=True, layout="mat", check=False)
+    assert [r.pid for r in ds.train] == [0, 0, 1, 1]
+    assert [(r.pid, r.camid) for r in ds.query] == [(3, 0), (4, 0)]
+    assert ds.gallery[0].path.endswith("1_003_2_01.png")
+    with pytest.raises(DataError, match="detected"):
+        CUHK03(tmp_path, labeled=False, layout="mat")

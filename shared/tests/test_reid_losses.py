@@ -40,7 +40,7 @@ def test_triplet_equals_brute_force(soft):
 def test_triplet_zero_when_separated_and_grad_finite():
     f = torch.tensor([[0.0, 0], [0.1, 0], [10, 0], [10.1, 0]], requires_grad=True)
     y = torch.tensor([0, 0, 1, 1])
-    assert float(batch_hard_triplet_loss(f, y, 1.0)) == 0.0
+    assert float(batch_hard_triplet_loss(f, y, 1.0).detach()) == 0.0
     f2 = torch.tensor([[1.0, 2], [1.0, 2], [1.0, 2.5], [3, 1]], requires_grad=True)  # two coincide
     loss = batch_hard_triplet_loss(f2, torch.tensor([0, 0, 1, 1]), 1.2)
     loss.backward()
