@@ -1,7 +1,40 @@
-"""JoEm: exploiting a joint embedding space for generalized zero-shot semantic segmentation (ICCV 2021) in PyTorch."""
+"""JoEm: exploiting a joint embedding space for generalized zero-shot semantic segmentation (ICCV 2021) in PyTorch.
 
+Public names are imported lazily (importing ``gzs3`` does not import torch).
+"""
+
+from importlib import import_module
 from importlib.metadata import version as _version
+from typing import Any
 
 __version__ = _version("gzs3")
 
-__all__ = ["__version__"]
+_EXPORTS = {
+    "JointEmbeddingModel": "gzs3.joint_embedding",
+    "InferenceModule": "gzs3.joint_embedding",
+    "squared_distances": "gzs3.distances",
+    "apollonius_calibration": "gzs3.calibration",
+    "apollonius_sphere": "gzs3.calibration",
+    "calibrated_stacking": "gzs3.calibration",
+    "nearest_prototype": "gzs3.calibration",
+    "BoundaryAwareRegression": "gzs3.losses",
+    "SemanticConsistency": "gzs3.losses",
+    "JoEmLoss": "gzs3.losses",
+    "GZSEvaluator": "gzs3.metrics",
+    "load_table": "gzs3.embeddings",
+    "embed_names": "gzs3.embeddings",
+    "unseen_classes": "gzs3.splits",
+    "seen_classes": "gzs3.splits",
+    "load_official_checkpoint": "gzs3.checkpoints",
+    "load_trained": "gzs3.checkpoints",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'gzs3' has no attribute {name!r}")
