@@ -113,6 +113,17 @@ def test_demo_on_a_folder(tmp_path, capsys):
     res = json.loads(capsys.readouterr().out)
     assert set(res["psnr_y"]) == {"bicubic", "fsrcnn_baseline", "pisr_student"}
     assert (tmp_path / "demo" / "demo_x2.png").is_file() and (tmp_path / "w.pt").is_file()
+    # the recipe of the shipped weights: plain FSRCNN only (no teacher), saved as deployable weights
+    assert main(["demo", "--data-root", str(tmp_path / "photos"), "--iters", "2", "--teacher-iters", "0",
+                 "--save-model", "baseline", "--output-dir", str(tmp_path / "demo2"), "--save-weights",
+                 str(tmp_path / "b.pt"), "--no-shipped", "-q"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert set(res["psnr_y"]) == {"bicubic", "fsrcnn_baseline"}
+    from pisr.weights import load_model
+
+    assert load_model(tmp_path / "b.pt").scale == 2
+    assert main(["demo", "--data-root", str(tmp_path / "photos"), "--iters", "2", "--teacher-iters", "0",
+                 "--no-baseline", "--save-weights", str(tmp_path / "c.pt"), "-q"]) == 1
 
 
 def test_missing_data_names_the_layout(tmp_path, capsys):

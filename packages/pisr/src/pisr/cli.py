@@ -39,6 +39,16 @@ def _pos_int(text: str) -> int:
     return v
 
 
+def _nonneg_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {v}")
+    return v
+
+
 def _pos_float(text: str) -> float:
     try:
         v = float(text)
@@ -319,11 +329,14 @@ def _demo(args: argparse.Namespace) -> int:
               "per_image_psnr": {k: {n: round(p, 3) for n, p in v["per_image"].items()} for k, v in metrics.items()},
               "picture": str(picture)}
     if args.save_weights is not None:
-        if "pisr_student" not in res["models"]:
-            raise UserError("--save-weights needs a trained student (--iters > 0 and --teacher-iters > 0)")
+        key = "pisr_student" if args.save_model == "student" else "fsrcnn_baseline"
+        if key not in res["models"]:
+            raise UserError(f"--save-weights --save-model {args.save_model} needs that network to be trained "
+                            "(student: --teacher-iters > 0; baseline: no --no-baseline)")
         extra = {"recipe": result["recipe"], "tiny_eval_psnr_y": result["psnr_y"],
                  "per_image_psnr": result["per_image_psnr"]}
-        result["saved_weights"] = str(save_fsrcnn(args.save_weights, res["models"]["pisr_student"], extra=extra))
+        extra["trained_as"] = args.save_model
+        result["saved_weights"] = str(save_fsrcnn(args.save_weights, res["models"][key], extra=extra))
     for row, v in result["psnr_y"].items():
         log(f"x{args.scale} {row:16s} PSNR(Y) {v:.2f} dB  SSIM(Y) {result['ssim_y'][row]:.4f}")
     cli.emit(result, args, name="demo.json")
@@ -364,11 +377,13 @@ def build_parser() -> cli.Parser:
     p = cli.add_command(parser, "demo", _demo, help="train teacher, student and FSRCNN briefly on scikit-image photos")
     p.add_argument("--scale", type=_scale, default=2)
     p.add_argument("--iters", type=_pos_int, default=300, help="student (and baseline) iterations")
-    p.add_argument("--teacher-iters", type=_pos_int, default=100)
+    p.add_argument("--teacher-iters", type=_nonneg_int, default=100, help="0 skips teacher and student")
     p.add_argument("--baseline-iters", type=_pos_int, default=None)
     p.add_argument("--no-baseline", action="store_true", help="skip the plain FSRCNN")
     p.add_argument("--no-shipped", action="store_true", help="do not score the shipped default weights")
-    p.add_argument("--save-weights", type=Path, default=None, help="write the student as deployable weights")
+    p.add_argument("--save-weights", type=Path, default=None, help="write a trained network as deployable weights")
+    p.add_argument("--save-model", choices=("student", "baseline"), default="student",
+                   help="which network --save-weights writes (PISR student or plain FSRCNN)")
     p.add_argument("--save-checkpoints", action="store_true", help="keep per-stage checkpoints in --output-dir")
     return parser
 
