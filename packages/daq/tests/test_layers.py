@@ -147,3 +147,19 @@ def test_torch_export_matches_eager_in_eval_mode():
     net.eval()
     prog = torch.export.export(net, (x,))
     assert torch.allclose(prog.module()(x), net(x), atol=1e-6)
+
+
+def test_soft_reference_impl_gives_the_same_values_and_gradients():
+    torch.manual_seed(0)
+    a = DAQConv2d(3, 4, 3, bias=False, w_bits=2, a_bits=2).double()
+    b = copy.deepcopy(a)
+    b.dasr_impl = "soft"
+    x = _relu_input(2, 3, 6, 6).double()
+    a(x)
+    b(x)
+    ya, yb = a(x), b(x)
+    assert torch.allclose(ya, yb, atol=1e-10)
+    (ya ** 2).sum().backward()
+    (yb ** 2).sum().backward()
+    for (n, pa), pb in zip(a.named_parameters(), b.parameters()):
+        assert torch.allclose(pa.grad, pb.grad, rtol=1e-5, atol=1e-10), n

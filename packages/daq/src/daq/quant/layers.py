@@ -58,6 +58,9 @@ class DAQLayerMixin:
         if estimator not in ("dasr", "ste"):
             raise ValueError(f"estimator must be 'dasr' or 'ste', got {estimator!r}")
         self.estimator = estimator
+        #: "closed_form" (E12 autograd function) or "soft" (autograd through the direct soft
+        #: assignment; same values and gradients, ~7x slower: a reference for tests/benchmarks)
+        self.dasr_impl = "closed_form"
         self.w_bits = _check_bits("w_bits", w_bits)
         self.a_bits = _check_bits("a_bits", a_bits)
         if act_lower not in ("zero", "learn"):
@@ -96,7 +99,7 @@ class DAQLayerMixin:
 
     @property
     def _impl(self) -> str:
-        return "ste" if self.estimator == "ste" else "closed_form"
+        return "ste" if self.estimator == "ste" else getattr(self, "dasr_impl", "closed_form")
 
     def _act_lower_value(self, x: torch.Tensor) -> torch.Tensor | float:
         return self.a_lower if self.act_lower == "learn" else 0.0
