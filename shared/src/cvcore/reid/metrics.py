@@ -118,6 +118,37 @@ def _numpy_ranks(d: np.ndarray, qp: np.ndarray, gp: np.ndarray, qc: np.ndarray, 
     return out
 
 
+def _market_ranks(d: np.ndarray, qp: np.ndarray, gp: np.ndarray, qc: np.ndarray, gc: np.ndarray
+                  ) -> list[np.ndarray | None]:
+    """Market protocol without building per-row masks: for each positive p,
+    ``rank = #{j: (d_j, j) < (d_p, p)} - #{removed j: (d_j, j) < (d_p, p)}``, where the removed
+    entries (same pid and camera) and the positives come from a per-pid index."""
+    order = np.argsort(gp, kind="stable")
+    uniq, starts = np.unique(gp[order], return_index=True)
+    ends = np.append(starts[1:], gp.size)
+    where = {int(u): order[a:b] for u, a, b in zip(uniq, starts, ends)}
+    empty = np.zeros(0, dtype=np.int64)
+    out: list[np.ndarray | None] = []
+    for i in range(d.shape[0]):
+        idx = where.get(int(qp[i]), empty)
+        same = gc[idx] == qc[i]
+        pos, rem = idx[~same], idx[same]
+        if pos.size == 0:
+            out.append(None)
+            continue
+        row = d[i]
+        dp = row[pos]
+        less = (row[None, :] < dp[:, None]).sum(1)
+        eq = (row[None, :] == dp[:, None])
+        if int(eq.sum()) > pos.size:  # ties: equal distances count when their index is smaller
+            less += (eq & (np.arange(row.size)[None, :] < pos[:, None])).sum(1)
+        if rem.size:
+            dr = row[rem]
+            less -= ((dr[None, :] < dp[:, None]) | ((dr[None, :] == dp[:, None]) & (rem[None, :] < pos[:, None]))).sum(1)
+        out.append(np.sort(less))
+    return out
+
+
 def _torch_stats(d: np.ndarray, qp: np.ndarray, gp: np.ndarray, qc: np.ndarray, gc: np.ndarray,
                  separate_cameras: bool, max_rank: int, device: str = "cpu",
                  chunk: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -214,7 +245,7 @@ def evaluate_rank(distmat: Any, q_pids: Any, g_pids: Any, q_camids: Any, g_camid
         first, ap_all, inp_all, valid = _torch_stats(d, qp, gp, qc, gc, separate_cameras, max_rank, device)
         first, ap, inp = first[valid], ap_all[valid], inp_all[valid]
     elif backend == "numpy":
-        ranks = _numpy_ranks(d, qp, gp, qc, gc, separate_cameras)
+        ranks = (_numpy_ranks(d, qp, gp, qc, gc, True) if separate_cameras else _market_ranks(d, qp, gp, qc, gc))
         valid = np.array([r is not None for r in ranks], dtype=bool)
         kept = [r for r in ranks if r is not None]
         first = np.array([r[0] for r in kept], dtype=np.int64)
