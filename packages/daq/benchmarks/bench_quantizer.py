@@ -75,13 +75,13 @@ def bench_quantizer(numel: int, reps: int, bits: int) -> list[tuple[str, float, 
     for name, q in impls.items():
         x = base.clone().requires_grad_()
 
-        def step():
+        def step(q=q, x=x):
             y = q(x)
             y.backward(grad)
             return y
 
         t = timeit(step, reps)
-        mem = saved_bytes(lambda: q(x)) / (x.numel() * x.element_size())
+        mem = saved_bytes(lambda q=q, x=x: q(x)) / (x.numel() * x.element_size())
         rows.append((name, t, mem))
     return rows
 
@@ -102,7 +102,7 @@ def bench_resnet(batch: int, reps: int) -> list[tuple[str, float]]:
             opts.append(torch.optim.Adam(qg["params"], lr=1e-4))
         model.train()
 
-        def step():
+        def step(model=model, opts=opts):
             loss = F.cross_entropy(model(x), y)
             for o in opts:
                 o.zero_grad()

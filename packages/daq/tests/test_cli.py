@@ -57,9 +57,9 @@ def test_train_eval_export(tmp_path, capsys):
     codes = json.loads((tmp_path / "ex" / "codes.json").read_text())
     layer = codes["layers"]["layer2.0.conv1"]
     assert set(layer["codes"]) <= {0, 1, 2, 3} and layer["steps"] == 3
+    from cvcore.config import from_dict
     from daq.config import TrainConfig
     from daq.engine.train import build_model, load_weights
-    from cvcore.config import from_dict
 
     ck = torch.load(out / "last.pt", weights_only=True)
     model = build_model(from_dict(TrainConfig, ck["config"]).model)
@@ -147,7 +147,6 @@ def test_demo_tiny(tmp_path, capsys):
 
 def test_bundled_recipes_load():
     from cvcore.config import load_config
-
     from daq.config import TrainConfig, recipe_path, recipes
 
     names = recipes()

@@ -5,7 +5,14 @@ import math
 import pytest
 import torch
 
-from daq.functional import controller_beta, dasr, dasr_multiplier, dasr_soft, hard_round, kernel_constant
+from daq.functional import (
+    controller_beta,
+    dasr,
+    dasr_multiplier,
+    dasr_soft,
+    hard_round,
+    kernel_constant,
+)
 
 D = torch.float64
 
@@ -116,7 +123,7 @@ def test_gradcheck_soft_path_float64():
     t = torch.tensor([0.1, 0.3, 0.45, 0.7, 1.2, 1.8, 2.35], dtype=D, requires_grad=True)
     for sigma in (1.0, 2.0):
         beta = controller_beta(t.detach(), 2.0, sigma)
-        assert torch.autograd.gradcheck(lambda x: dasr_soft(x, 2.0, sigma, beta=beta), (t,), eps=1e-6, atol=1e-7)
+        assert torch.autograd.gradcheck(lambda x, s=sigma, b=beta: dasr_soft(x, 2.0, s, beta=b), (t,), eps=1e-6, atol=1e-7)
         # and its analytic derivative at that point is the closed form of dasr()
         (g,) = torch.autograd.grad(dasr_soft(t, 2.0, sigma, beta=beta).sum(), t)
         assert torch.allclose(g, dasr_multiplier(t.detach(), 2.0, sigma), rtol=1e-10)

@@ -9,6 +9,7 @@ Not the super-resolution "DAQ" (distribution-aware quantization). Public API::
 
 from importlib.metadata import version as _version
 
+from daq import functional, models
 from daq.checkpoint import load_official_checkpoint
 from daq.quant import (
     DAQConv2d,
@@ -30,8 +31,10 @@ __all__ = [
     "__version__",
     "daq_layers",
     "dasr",
+    "functional",
     "initialize",
     "load_official_checkpoint",
+    "models",
     "param_groups",
     "quantize_act",
     "quantize_model",

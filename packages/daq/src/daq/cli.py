@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from cvcore import cli
-
 from daq import __version__
 
 DATASETS = ("cifar10", "imagenet", "fashion-mnist", "synthetic")
@@ -124,7 +123,6 @@ def _model_from_weights(args: argparse.Namespace):
     from cvcore.checkpoint import load_checkpoint
     from cvcore.config import from_dict
     from cvcore.errors import CheckpointError, UserError
-
     from daq.config import TrainConfig
     from daq.data import build_datasets  # noqa: F401  (import check)
     from daq.engine.train import build_model, load_weights
@@ -152,7 +150,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from torch.utils.data import DataLoader
 
     from cvcore.distributed import resolve_device
-
     from daq.data import build_datasets
     from daq.engine.evaluate import evaluate
 
@@ -187,7 +184,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from cvcore.config import apply_overrides
-
     from daq.demo import DemoConfig, run_demo
 
     cfg = apply_overrides(DemoConfig(), args.set)

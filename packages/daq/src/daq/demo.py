@@ -131,7 +131,6 @@ def _draw(path: Path, accs: dict[str, float], hists: dict[str, list[int]], bits:
 def run_demo(cfg: DemoConfig, out_dir: str | Path | None = None, log: Any = None) -> dict[str, Any]:
     """Run the demo; returns ``{"full precision", "DAQ", "STE"}`` accuracies (and the PNG path)."""
     from cvcore.seed import seed_everything
-
     from daq.models.small import small_net
 
     seed_everything(cfg.seed)

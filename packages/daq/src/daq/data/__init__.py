@@ -21,7 +21,9 @@ def build_datasets(cfg: Any, *, need_train: bool = True) -> tuple[Dataset | None
 
     name = cfg.dataset
     if name != "synthetic" and not cfg.root:
-        from daq.data import cifar10 as c, fashion_mnist as f, imagenet as i
+        from daq.data import cifar10 as c
+        from daq.data import fashion_mnist as f
+        from daq.data import imagenet as i
 
         layout = {"cifar10": c, "imagenet": i, "fashion-mnist": f}.get(name)
         if layout is None:

@@ -20,7 +20,6 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from cvcore.errors import CheckpointError, ConfigError, UserError
-
 from daq.config import TrainConfig, bits_or_none
 from daq.engine.evaluate import evaluate
 from daq.engine.optim import build_optimizers
@@ -54,7 +53,6 @@ def build_model(m: Any, in_channels: int = 3) -> nn.Module:
 def load_weights(model: nn.Module, path: str | Path, *, strict: bool = True) -> dict[str, Any]:
     """Load a daq checkpoint (``cvcore`` format) or an official DAQ file into ``model``."""
     from cvcore.checkpoint import load_checkpoint, restore
-
     from daq import __version__
 
     p = Path(path)
@@ -119,11 +117,16 @@ def train(
     """Train (or continue) a DAQ model; returns the final metrics dict (also in ``metrics.json``)."""
     from cvcore import checkpoint as ck
     from cvcore.config import config_to_dict, from_dict, save_config
-    from cvcore.distributed import all_reduce_mean, cleanup, init_distributed, is_main_process, wrap_model
+    from cvcore.distributed import (
+        all_reduce_mean,
+        cleanup,
+        init_distributed,
+        is_main_process,
+        wrap_model,
+    )
     from cvcore.io import atomic_write_json
     from cvcore.progress import progress
     from cvcore.seed import seed_everything
-
     from daq import __version__
     from daq.data import build_datasets
     from daq.quant.surgery import initialize
