@@ -120,3 +120,16 @@ def test_incompatible_checkpoints(tmp_path, fp_run, capsys):
     assert main(["train", *TINY, "--w-bits", "32", "--a-bits", "32", "--epochs", "5", "--resume",
                  str(fp_run / "last.pt"), "--output-dir", str(out)]) == 1
     assert "another configuration" in capsys.readouterr().err and not out.exists()
+
+
+def test_demo_on_synthetic(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--synthetic", "--epochs", "1", "--train-size", "256", "--output-dir", str(out), "-q"]) == 0
+    res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert res["dataset"] == "synthetic"
+    assert [r["setting"] for r in res["results"]] == ["FP32", "W2A2 STE", "W2A2 EWGS", "W1A1 STE", "W1A1 EWGS"]
+    assert all(0 <= r["top1"] <= 100 for r in res["results"])
+    from PIL import Image
+
+    with Image.open(out / "demo.png") as im:
+        assert im.size[0] > 800
