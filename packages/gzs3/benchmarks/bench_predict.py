@@ -1,3 +1,4 @@
+# ruff: noqa: B023  (the lambdas are timed immediately, inside the loop iteration)
 """Prediction throughput at 512x512 on CPU (tiny and full DeepLabV3+ encoders) and the cost of
 the decision rule: Apollonius calibration vs plain nearest prototype, and our distance + AC path
 vs a plain reference (torch.cdist + sort) of the same computation, in the same run.

@@ -15,7 +15,7 @@ VOC_IDS = ["2007_000032", "2007_000033", "2007_000039", "2007_000042"]
 def _label(h: int, w: int, ids: list[int], seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     lab = np.zeros((h, w), np.uint8)
-    for k, c in enumerate(ids):
+    for c in ids:
         y, x = rng.integers(0, h - 8), rng.integers(0, w - 8)
         lab[y:y + 8, x:x + 8] = c
     lab[0, :] = 255

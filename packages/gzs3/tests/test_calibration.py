@@ -1,7 +1,12 @@
 import pytest
 import torch
 
-from gzs3.calibration import apollonius_calibration, apollonius_sphere, calibrated_stacking, nearest_prototype
+from gzs3.calibration import (
+    apollonius_calibration,
+    apollonius_sphere,
+    calibrated_stacking,
+    nearest_prototype,
+)
 
 
 def brute_top2(d, unseen, sigma):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from cvcore.data.replica import rng_image
 from cvcore.data import write_image
+from cvcore.data.replica import rng_image
 from gzs3 import __version__
 from gzs3.cli import main
 
@@ -146,3 +146,12 @@ def test_demo_quick(tmp_path, capsys):
     assert main(["demo", "--quick", "--output-dir", str(tmp_path), "-q"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert (tmp_path / "demo.png").is_file() and "bar/apollonius" in res and "center/nearest prototype" in res
+
+
+@pytest.mark.slow
+def test_python_m_help_subprocess():
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "gzs3", "--help"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "predict" in r.stdout

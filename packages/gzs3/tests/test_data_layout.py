@@ -3,7 +3,13 @@ import pytest
 import torch
 
 from cvcore.errors import DataError
-from gzs3.data import ContextZeroShot, SyntheticZeroShot, TrainTransform, VOCZeroShot, synthetic_class_table
+from gzs3.data import (
+    ContextZeroShot,
+    SyntheticZeroShot,
+    TrainTransform,
+    VOCZeroShot,
+    synthetic_class_table,
+)
 from gzs3.data.transforms import denormalize
 
 

@@ -65,7 +65,7 @@ def test_fashion_mnist_scenes_nearest_prototype(test_data):
     loader = torch.utils.data.DataLoader(train_set, batch_size=16, shuffle=True, generator=torch.Generator().manual_seed(0))
     before = evaluate(model, val_set, [Decision("nn", "none")])["nn"]["miou"]["overall"]
     first = last = None
-    for epoch in range(EPOCHS):
+    for _ in range(EPOCHS):
         model.train()
         for x, y in loader:
             logits, feats = model(x)

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cvcore import cli
-
 from gzs3 import __version__
 
 CALIBRATIONS = ("apollonius", "none", "stacking")

@@ -50,7 +50,16 @@ def run_train(args: argparse.Namespace) -> int:
     if args.no_eval:
         cfg.eval_at_end = False
     out = args.output_dir or Path("gzs3_run")
-    result = train(cfg, out, resume=args.resume, device=args.device, num_workers=args.num_workers, verbose=bool(args.verbose))
+    from cvcore import distributed
+
+    try:
+        result = train(cfg, out, resume=args.resume, device=args.device, num_workers=args.num_workers,
+                       verbose=bool(args.verbose))
+    finally:
+        distributed_rank = distributed.get_rank()
+        distributed.cleanup()
+    if distributed_rank != 0:  # under torchrun only rank 0 reports
+        return 0
     report: dict[str, Any] = {"checkpoint": result["checkpoint"], "epochs": result["epochs"],
                               "final_loss": result["losses"][-1] if result["losses"] else None}
     if result["metrics"] is not None:

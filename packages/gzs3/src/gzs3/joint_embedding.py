@@ -9,7 +9,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gzs3.calibration import DEFAULT_SIGMA, apollonius_calibration, calibrated_stacking, nearest_prototype
+from gzs3.calibration import (
+    DEFAULT_SIGMA,
+    apollonius_calibration,
+    calibrated_stacking,
+    nearest_prototype,
+)
 from gzs3.distances import squared_distances
 from gzs3.embeddings import embed_names
 

@@ -1,7 +1,12 @@
 """Data sets in their official layouts (VOC + SBD, PASCAL Context) and synthetic scenes."""
 
 from gzs3.data.context import ContextZeroShot
-from gzs3.data.synthetic import SYNTHETIC_CLASSES, SYNTHETIC_UNSEEN, SyntheticZeroShot, synthetic_class_table
+from gzs3.data.synthetic import (
+    SYNTHETIC_CLASSES,
+    SYNTHETIC_UNSEEN,
+    SyntheticZeroShot,
+    synthetic_class_table,
+)
 from gzs3.data.transforms import EvalTransform, TrainTransform, denormalize, normalize
 from gzs3.data.voc import VOCZeroShot
 

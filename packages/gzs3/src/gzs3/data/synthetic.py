@@ -56,7 +56,7 @@ class SyntheticZeroShot(torch.utils.data.Dataset):
 
     num_classes = 7
 
-    def __init__(self, n: int, size: int = 64, classes: Sequence[int] | None = None, seed: int = 0,
+    def __init__(self, n: int, size: int = 96, classes: Sequence[int] | None = None, seed: int = 0,
                  ignore_band: int = 2, transform=None) -> None:  # type: ignore[no-untyped-def]
         self.n, self.size, self.seed, self.ignore_band = n, size, seed, ignore_band
         self.classes = list(classes) if classes is not None else list(range(1, 7))

@@ -10,7 +10,13 @@ import torch
 from cvcore.errors import ConfigError, DataError
 from gzs3 import splits
 from gzs3.config import TrainConfig
-from gzs3.data import ContextZeroShot, SyntheticZeroShot, TrainTransform, VOCZeroShot, synthetic_class_table
+from gzs3.data import (
+    ContextZeroShot,
+    SyntheticZeroShot,
+    TrainTransform,
+    VOCZeroShot,
+    synthetic_class_table,
+)
 from gzs3.data.synthetic import SYNTHETIC_CLASSES
 from gzs3.embeddings import load_table
 from gzs3.joint_embedding import JointEmbeddingModel

@@ -72,7 +72,7 @@ def train(cfg: TrainConfig, output_dir: str | Path, *, resume: str | Path | None
         raise DataError(f"the training set has {len(train_set)} images after removing those with unseen "
                         f"classes, fewer than the batch size {cfg.optim.batch_size}")
     model = build_model(cfg, setup)
-    if info.distributed:
+    if info.distributed and info.device.type == "cuda":  # SyncBatchNorm needs CUDA; on CPU BN stays per rank
         model.visual = nn.SyncBatchNorm.convert_sync_batchnorm(model.visual)
     model.to(info.device)
     loss_fn = JoEmLoss(cfg.loss.ratio, cfg.loss.temperature, cfg.loss.alpha, cfg.loss.sc_reduction)

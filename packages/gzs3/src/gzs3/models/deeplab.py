@@ -103,7 +103,7 @@ class DeepLabV3PlusEncoder(nn.Module):
         if pretrained:
             self.backbone.load_imagenet(pretrained)  # type: ignore[operator]
 
-    def train(self, mode: bool = True) -> "DeepLabV3PlusEncoder":
+    def train(self, mode: bool = True) -> DeepLabV3PlusEncoder:
         super().train(mode)
         if mode and self.freeze_backbone_bn:
             for m in self.backbone.modules():
