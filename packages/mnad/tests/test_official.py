@@ -114,3 +114,20 @@ def test_bad_files(tmp_path, official_files):
     torch.save({"foo": torch.zeros(2)}, tmp_path / "other.pth")
     with pytest.raises(CheckpointError, match="not an official"):
         load_official(tmp_path / "other.pth", keys_path, "pred")
+
+
+def test_cli_eval_with_official_files(official_files, tmp_path, capsys):
+    import json
+
+    from mnad.cli import main
+    from mnad.synthetic import make_dataset
+
+    _, model_path, keys_path = official_files
+    make_dataset(tmp_path / "d", n_train=0, n_test=1, length=20, size=32, seed=1)
+    argv = ["eval", "--weights", str(model_path), "--official-items", str(keys_path), "--method", "pred",
+            "--size", "32", "--data-root", str(tmp_path / "d"), "-q"]
+    assert main(argv) == 1
+    assert "trust" in capsys.readouterr().err
+    assert main([*argv, "--trust-pickle"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["frames"] == 16 and res["memory"] is True and 0 <= res["auc"] <= 1
