@@ -79,7 +79,7 @@ def test_total_loss_weights_and_gradient():
     lf = flow_consistency(fs, out.warped_flow_t2s, ms, ft, out.warped_flow_s2t, mt).sum() * 16 / b
     ls = smoothness(fs, ms, ft, mt).sum() * 0.5 / b
     torch.testing.assert_close(total, lm + lf + ls)
-    lm, lf, ls = float(lm), float(lf), float(ls)
+    lm, lf, ls = float(lm.detach()), float(lf.detach()), float(ls.detach())
     assert parts["mask"] == pytest.approx(lm) and parts["smooth"] == pytest.approx(ls)
     total.backward()
     assert grid_s2t.grad.abs().sum() > 0 and grid_t2s.grad.abs().sum() > 0

@@ -8,9 +8,9 @@ import torch
 
 from cvcore.data import read_image
 from cvcore.testing import test_data_path as data_path
-from sfnet.correlation import l2_normalize
+from sfnet.matching import l2_normalize
 from sfnet.flow import regular_grid
-from sfnet.kernel_soft_argmax import kernel_soft_argmax
+from sfnet.argmax import kernel_soft_argmax
 from sfnet.keypoint_transfer import transfer_keypoints
 from sfnet.metrics import pck
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from sfnet.correlation import combine_correlations, correlation, l2_normalize, transpose_volume
+from sfnet.matching import combine_correlations, correlation, l2_normalize, transpose_volume
 
 
 def brute_corr(fs, ft, eps=1e-6):
