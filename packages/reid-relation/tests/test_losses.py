@@ -19,6 +19,10 @@ def test_loss_equals_recomposition():
     assert len(out.all_logits()) == 45
     assert float(total) == pytest.approx(float(tri + 2 * ce), rel=1e-6)
     assert parts["triplet"] == pytest.approx(float(tri), rel=1e-6) and 0 <= parts["acc"] <= 1
+    same = torch.zeros(8, dtype=torch.long)
+    total1, parts1 = RelationLoss()(out, same)
+    assert parts1["triplet"] == 0.0
+    assert float(total1.detach()) == pytest.approx(2 * sum(float(cross_entropy(z, same)) for z in out.all_logits()), rel=1e-6)
     with pytest.raises(ValueError):
         RelationLoss()(m.eval()(torch.randn(2, 3, 192, 64)), y[:2])
 

@@ -19,7 +19,8 @@ RRID_CE_WEIGHT = 2.0  # Train.py: loss = T_loss + 2 * C_loss
 class RelationLoss(nn.Module):
     """``L = Σ_k L_tri(f_k, y) + ce_weight · Σ_m L_CE(z_m, y)`` over the 15 raw 256-d features and
     the 45 classifiers (R9). ``acc`` is the mean top-1 accuracy over the classifiers (the
-    official "precision").
+    official "precision"). A batch holding a single identity gets a zero triplet term (as the
+    official ``+1e6`` masking gives) instead of an error.
 
     Returns ``(total, {"triplet": Σ triplet, "ce": Σ CE, "acc": mean accuracy})``.
     """
@@ -32,7 +33,12 @@ class RelationLoss(nn.Module):
     def forward(self, out: RelationOutput, y: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         if out.logits is None:
             raise ValueError("RelationLoss needs the training-mode output of a model with num_classes > 0")
-        tri = sum(batch_hard_triplet_loss(f, y, self.margin, self.eps) for f in out.features)
+        if bool((y == y[0]).all()):
+            # one identity fills the batch (possible with the anchor sampler on small data): the
+            # official +1e6 mining gives d- ~ 1e6 there, i.e. a zero hinge; reproduce that
+            tri = out.features[0].sum() * 0.0
+        else:
+            tri = sum(batch_hard_triplet_loss(f, y, self.margin, self.eps) for f in out.features)
         logits = out.all_logits()
         ce = sum(cross_entropy(z, y, self.label_smoothing) for z in logits)
         with torch.no_grad():
