@@ -111,6 +111,7 @@ def test_resume_is_bit_for_bit(voc, tmp_path):
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
+@pytest.mark.slow  # torch.export imports torch._dynamo (20-30 s without cached bytecode)
 def test_export_writes_program(voc, tmp_path, capsys):
     s3 = tmp_path / "s3"
     gen = voc / "Generation"

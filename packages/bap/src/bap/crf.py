@@ -4,7 +4,8 @@ What ``pydensecrf`` computes with ``DenseCRF2D``, a softmax unary, ``addPairwise
 ``addPairwiseBilateral`` (Potts compatibility, DIAG kernel, symmetric normalisation), written with
 numpy/scipy/torch only. Two backends:
 
-- ``"exact"``: the dense Gaussian sums of E10 evaluated in blocks (O(N^2); small images only);
+- ``"exact"``: the dense Gaussian sums of E10 (bilateral kernel as a dense N x N matrix, O(N^2),
+  small images only; spatial kernel as two exact 1-D Gaussian matrix products);
 - ``"lattice"``: the bilateral kernel through the permutohedral lattice (splat - blur - slice,
   Adams et al. 2010), the approximation pydensecrf uses, built once per image as sparse matrices
   (O(N d^2)); the spatial kernel exactly, as two 1-D Gaussian matrix products (separable).
@@ -271,9 +272,8 @@ def dense_crf(image_u8: np.ndarray, prob: np.ndarray, params: CRFParams = STAGE2
     for weight, bilateral in ((params.pos_w, False), (params.bi_w, True)):
         if weight == 0:
             continue
-        if not bilateral:
-            k = (_SeparableGaussian(h, w, params.pos_xy_std) if backend == "lattice"
-                 else _ExactKernel(gaussian_features(h, w, params.pos_xy_std)))
+        if not bilateral:  # the spatial Gaussian is separable: exact in both backends
+            k = _SeparableGaussian(h, w, params.pos_xy_std)
         else:
             feats = gaussian_features(h, w, params.bi_xy_std, img, params.bi_rgb_std)
             k = PermutohedralLattice(feats) if backend == "lattice" else _ExactKernel(feats)
