@@ -30,7 +30,7 @@ def test_no_command_is_a_usage_error(capsys):
     assert "error" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("cmd", ["train", "eval", "predict", "export", "demo"])
+@pytest.mark.parametrize("cmd", ["train", "eval", "predict", "export", "demo", "embed-classes"])
 def test_help(cmd, capsys):
     assert main([cmd, "--help"]) == 0
     assert "--" in capsys.readouterr().out
@@ -155,3 +155,20 @@ def test_python_m_help_subprocess():
 
     r = subprocess.run([sys.executable, "-m", "gzs3", "--help"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and "predict" in r.stdout
+
+
+def test_embed_classes(tmp_path, capsys):
+    from gzs3.embeddings import load_table
+
+    wv = tmp_path / "wv.txt"
+    wv.write_text("3 2\npotted 1 0\nplant 0 2\ncat 4 4\n")
+    names = tmp_path / "names.txt"
+    names.write_text("cat\npotted plant\n")
+    out = tmp_path / "table.npy"
+    assert main(["embed-classes", "--word-vectors", str(wv), "--names", str(names), "--out", str(out),
+                 "--normalize", "none"]) == 0
+    np.testing.assert_allclose(load_table(out, normalize=None).numpy(), [[4, 4], [0.5, 1.0]])
+    names.write_text("cat\nunicorn\n")
+    capsys.readouterr()
+    assert main(["embed-classes", "--word-vectors", str(wv), "--names", str(names), "--out", str(tmp_path / "t2.npy")]) == 1
+    assert "unicorn" in capsys.readouterr().err and not (tmp_path / "t2.npy").exists()

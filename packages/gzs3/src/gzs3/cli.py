@@ -78,6 +78,12 @@ def _export(args: argparse.Namespace) -> int:
     return run_export(args)
 
 
+def _embed(args: argparse.Namespace) -> int:
+    from gzs3.commands import run_embed_classes
+
+    return run_embed_classes(args)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from gzs3.demo import run_demo
 
@@ -142,6 +148,14 @@ def build_parser() -> cli.Parser:
     x.add_argument("--height", type=_positive, default=512)
     x.add_argument("--width", type=_positive, default=512)
     _decision_flags(x)
+
+    c = cli.add_command(parser, "embed-classes", _embed, help="build a class-embedding table from word vectors")
+    c.add_argument("--word-vectors", type=Path, required=True, metavar="FILE",
+                   help="word2vec text, torch {word: vector} file, or .npy matrix with --vocab")
+    c.add_argument("--vocab", type=Path, metavar="FILE", help="one word per line (rows of a .npy matrix)")
+    c.add_argument("--names", type=Path, required=True, metavar="FILE", help="one class name per line")
+    c.add_argument("--out", type=Path, required=True, metavar="TABLE.npy")
+    c.add_argument("--normalize", choices=("max", "l2", "none"), default="max", help="E1 max-norm scaling by default")
 
     d = cli.add_command(parser, "demo", _demo, help="train on synthetic scenes and show zero-shot segmentation (no data needed)")
     d.add_argument("--epochs", type=_positive, default=None, help="training epochs (default 14)")

@@ -13,7 +13,7 @@ import numpy as np
 from cvcore import cli
 from cvcore.errors import ConfigError, UserError
 
-__all__ = ["run_eval", "run_export", "run_predict", "run_train"]
+__all__ = ["run_embed_classes", "run_eval", "run_export", "run_predict", "run_train"]
 
 
 def _weights(args: argparse.Namespace) -> Path | None:
@@ -259,4 +259,31 @@ def run_export(args: argparse.Namespace) -> int:
     cli.emit({"program": str(path), "input": [1, 3, args.height, args.width], "output": [1, args.height, args.width],
               "classes": model.class_names, "calibration": module.calibration, "sigma": module.sigma}, args,
              name="export.json")
+    return 0
+
+
+def run_embed_classes(args: argparse.Namespace) -> int:
+    from cvcore.errors import DataError
+    from cvcore.io import atomic_write_with
+    from gzs3.embeddings import embed_names, normalize_table, read_word_vectors
+
+    if not args.names.is_file():
+        raise DataError(f"class-name file not found: {args.names}")
+    names = [n.strip() for n in args.names.read_text(encoding="utf-8").splitlines() if n.strip()]
+    if not names:
+        raise DataError(f"{args.names} lists no class names")
+    vocab = None
+    if args.vocab is not None:
+        if not args.vocab.is_file():
+            raise DataError(f"vocabulary file not found: {args.vocab}")
+        vocab = [w.strip() for w in args.vocab.read_text(encoding="utf-8").splitlines()]
+    try:
+        table = embed_names(names, read_word_vectors(args.word_vectors, vocab))
+    except KeyError as exc:
+        raise UserError(f"{args.word_vectors}: {exc.args[0]}") from exc
+    table = normalize_table(table, None if args.normalize == "none" else args.normalize)
+    if args.out.suffix != ".npy":
+        raise ConfigError(f"--out must end in .npy, got {args.out}")
+    atomic_write_with(args.out, lambda f: np.save(f, table.numpy()))
+    cli.emit({"table": str(args.out), "shape": list(table.shape), "names": names}, argparse.Namespace(output_dir=None))
     return 0
