@@ -47,9 +47,15 @@ def _worker(rank: int, world: int, port: int, out: str) -> None:
     model = dist_utils.wrap_model(_model(), info)
     _train(model, xs[:, rank * half:(rank + 1) * half], ys[:, rank * half:(rank + 1) * half])
     mean = dist_utils.all_reduce_mean(torch.tensor(float(rank)))
+    # manual gradient averaging (for GAN-style loops) equals the full-batch gradient too
+    plain = _model()
+    x, y = xs[0], ys[0]
+    torch.nn.functional.cross_entropy(plain(x[rank * half:(rank + 1) * half]), y[rank * half:(rank + 1) * half]).backward()
+    dist_utils.average_gradients(plain.parameters())
+    grads = [p.grad.clone() for p in plain.parameters()]
     reduced = dist_utils.reduce_dict({"a": float(rank), "b": 1.0}, average=False)
     if dist_utils.is_main_process():
-        torch.save({"state": model.module.state_dict(), "mean": mean, "reduced": reduced}, out)
+        torch.save({"state": model.module.state_dict(), "mean": mean, "reduced": reduced, "grads": grads}, out)
     dist_utils.barrier()
     dist_utils.cleanup()
 
@@ -96,4 +102,8 @@ def test_ddp_two_processes_equal_single_process_on_concatenated_batch(tmp_path):
     for k, v in reference.items():
         torch.testing.assert_close(result["state"][k], v, rtol=1e-5, atol=1e-6)
     assert result["mean"].item() == pytest.approx(0.5)
+    full = _model()
+    torch.nn.functional.cross_entropy(full(xs[0]), ys[0]).backward()
+    for g, p in zip(result["grads"], full.parameters()):
+        torch.testing.assert_close(g, p.grad, rtol=1e-5, atol=1e-6)
     assert result["reduced"] == {"a": 1.0, "b": 2.0}

@@ -20,7 +20,7 @@ import dataclasses
 import datetime
 import functools
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import torch
@@ -30,6 +30,7 @@ from torch.utils.data import Dataset, DistributedSampler, Sampler
 __all__ = [
     "DistInfo",
     "all_reduce_mean",
+    "average_gradients",
     "all_reduce_sum",
     "barrier",
     "cleanup",
@@ -184,3 +185,23 @@ def rank_zero_only(fn: F) -> F:
         return None
 
     return wrapper  # type: ignore[return-value]
+
+
+def average_gradients(params: Iterable[torch.nn.Parameter]) -> None:
+    """Average ``.grad`` over ranks in place: data parallelism for training loops that drive
+    several sub-networks and optimisers (GANs) where one DDP wrapper does not fit. After it,
+    every rank holds the gradient of the mean loss over the union of their batches, as with DDP.
+    """
+    if not is_distributed():
+        return
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+    flat /= get_world_size()
+    offset = 0
+    for g in grads:
+        n = g.numel()
+        g.copy_(flat[offset:offset + n].view_as(g))
+        offset += n

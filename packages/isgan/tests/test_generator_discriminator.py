@@ -1,0 +1,41 @@
+import pytest
+import torch
+
+from isgan import Discriminator, Generator
+
+
+@pytest.mark.parametrize("size", [(192, 128), (384, 128)])
+def test_generator_shape_and_range(size):
+    g = Generator(5, id_dim=16, nid_dim=8, noise_dim=4, image_size=size, width=4)
+    out = g(torch.randn(3, 16), torch.randn(3, 8), torch.tensor([0, 4, 2]))
+    assert out.shape == (3, 3, *size)
+    assert out.min() >= -1 and out.max() <= 1
+    with pytest.raises(ValueError, match="multiples of 64"):
+        Generator(5, image_size=(200, 128))
+    with pytest.raises(ValueError, match="expected codes"):
+        g(torch.randn(3, 15), torch.randn(3, 8), torch.tensor([0, 1, 2]))
+
+
+def test_generator_noise_is_fresh_unless_given():
+    g = Generator(3, id_dim=8, nid_dim=4, noise_dim=4, image_size=(192, 128), width=4).eval()
+    a, b = torch.randn(2, 8), torch.randn(2, 4)
+    y = torch.tensor([0, 1])
+    assert not torch.allclose(g(a, b, y), g(a, b, y))
+    n = torch.randn(2, 4)
+    torch.testing.assert_close(g(a, b, y, n), g(a, b, y, n))
+
+
+@pytest.mark.parametrize("size, patch", [((192, 128), (4, 2)), ((384, 128), (10, 2))])
+def test_discriminator_heads_do_not_crash(size, patch):
+    d = Discriminator(7, width=4)
+    p, logits = d(torch.randn(2, 3, *size))
+    assert p.shape == (2, 1, *patch) and logits.shape == (2, 7)
+    assert 0 <= p.min() and p.max() <= 1
+
+
+def test_official_input_tanh():
+    x = torch.randn(1, 3, 192, 128) * 3
+    d = Discriminator(2, width=4)
+    d_off = Discriminator(2, width=4, input_tanh=True)
+    d_off.load_state_dict(d.state_dict())
+    torch.testing.assert_close(d_off(x)[0], d(torch.tanh(x))[0])
