@@ -106,3 +106,27 @@ def test_synthetic_set():
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])  # seeded
     with pytest.raises(ValueError):
         SyntheticZeroShot(3, classes=[0])
+
+
+def test_convert_raw_context_mat(tmp_path):
+    from scipy.io import savemat
+
+    from gzs3.data import convert_context_mat
+    from gzs3.splits import CONTEXT_CLASSES
+
+    raw = ["accordion", "aeroplane", "diningtable", "bedcloth", "clothes"] + [
+        n for n in CONTEXT_CLASSES[1:] if n not in ("aeroplane", "table", "bedclothes", "cloth")] + ["zebra"]
+    (tmp_path / "labels.txt").write_text("".join(f"{i}: {n}\n" for i, n in enumerate(raw, 1)))
+    ids = {n: i for i, n in enumerate(raw, 1)}
+    lm = np.array([[ids["accordion"], ids["aeroplane"]], [ids["diningtable"], ids["zebra"]],
+                   [ids["bedcloth"], ids["wood"]]])
+    (tmp_path / "trainval").mkdir()
+    savemat(tmp_path / "trainval" / "2008_000002.mat", {"LabelMap": lm})
+    out = convert_context_mat(tmp_path / "trainval", tmp_path / "labels.txt", tmp_path / "59_labels.pth")
+    got = out["2008_000002"].numpy()
+    expect = [[0, 1], [CONTEXT_CLASSES.index("table"), 0], [CONTEXT_CLASSES.index("bedclothes"), 59]]
+    assert got.tolist() == expect
+    assert torch.equal(torch.load(tmp_path / "59_labels.pth", weights_only=True)["2008_000002"], out["2008_000002"])
+    (tmp_path / "labels.txt").write_text("1: accordion\n")
+    with pytest.raises(DataError, match="not found"):
+        convert_context_mat(tmp_path / "trainval", tmp_path / "labels.txt", tmp_path / "x.pth")

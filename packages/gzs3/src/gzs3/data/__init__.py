@@ -1,6 +1,7 @@
 """Data sets in their official layouts (VOC + SBD, PASCAL Context) and synthetic scenes."""
 
 from gzs3.data.context import ContextZeroShot
+from gzs3.data.context_convert import convert_context_mat
 from gzs3.data.synthetic import (
     SYNTHETIC_CLASSES,
     SYNTHETIC_UNSEEN,
@@ -18,6 +19,7 @@ __all__ = [
     "SyntheticZeroShot",
     "TrainTransform",
     "VOCZeroShot",
+    "convert_context_mat",
     "denormalize",
     "normalize",
     "synthetic_class_table",
