@@ -49,7 +49,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = args.output_dir or Path("runs/sfnet")
     result = fit(cfg, out, data_root=args.data_root, resume=args.resume, version=__version__, verbose=bool(args.verbose))
     result.pop("config", None)
-    cli.emit(result, args, name="train_summary.json")
+    if result.pop("rank", 0) == 0:  # under torchrun only rank 0 reports
+        cli.emit(result, args, name="train_summary.json")
     return 0
 
 

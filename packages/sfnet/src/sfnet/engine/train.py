@@ -188,7 +188,8 @@ def fit(cfg: TrainConfig, output_dir: Path, *, data_root: Path | None = None, re
             sched.step()
             val = _validate(model, cfg, val_ds, device) if is_main_process() else {"val_pck": float("nan")}
             record = logger.log(epoch=epoch + 1, lr=opt.param_groups[0]["lr"], **stats, **val)
-            log.info(format_summary({k: v for k, v in record.items() if k != "time"}, prefix="sfnet"))
+            if info.is_main:
+                log.info(format_summary({k: v for k, v in record.items() if k != "time"}, prefix="sfnet"))
             improved = not math.isnan(val["val_pck"]) and val["val_pck"] > best
             if improved:
                 best = val["val_pck"]
@@ -204,7 +205,8 @@ def fit(cfg: TrainConfig, output_dir: Path, *, data_root: Path | None = None, re
                     atomic_write_with(output_dir / "best_checkpoint.pt",
                                       lambda f: torch.save(model.adaptation_state_dict(), f))
             barrier()
-        return {"epochs": cfg.optim.epochs, "best_val_pck": best, **{k: v for k, v in record.items() if k != "time"},
-                "output_dir": str(output_dir), "config": dataclasses.asdict(cfg)["model"]}
+        return {"epochs": cfg.optim.epochs, "best_val_pck": best if math.isfinite(best) else None,
+                **{k: v for k, v in record.items() if k != "time"}, "output_dir": str(output_dir),
+                "config": dataclasses.asdict(cfg)["model"], "rank": info.rank, "world_size": info.world_size}
     finally:
         cleanup()
