@@ -17,7 +17,7 @@ def test_loss_equals_recomposition():
     tri = sum(batch_hard_triplet_loss(f, y, 1.2, 1e-16) for f in out.features)
     ce = sum(cross_entropy(z, y) for z in out.all_logits())
     assert len(out.all_logits()) == 45
-    assert float(total) == pytest.approx(float(tri + 2 * ce), rel=1e-6)
+    assert float(total.detach()) == pytest.approx(float((tri + 2 * ce).detach()), rel=1e-6)
     assert parts["triplet"] == pytest.approx(float(tri), rel=1e-6) and 0 <= parts["acc"] <= 1
     same = torch.zeros(8, dtype=torch.long)
     total1, parts1 = RelationLoss()(out, same)
