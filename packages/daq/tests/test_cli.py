@@ -156,3 +156,12 @@ def test_bundled_recipes_load():
         assert cfg.optim.epochs > 0
     w1a32 = load_config(TrainConfig, recipe_path("cifar10_resnet20_w1a32"))
     assert (w1a32.model.w_bits, w1a32.model.a_bits, w1a32.optim.lr, w1a32.data.batch_size) == (1, 32, 0.1, 256)
+
+
+@pytest.mark.slow
+def test_python_dash_m_help_subprocess():
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "daq", "--help"], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0 and "train" in res.stdout and "demo" in res.stdout

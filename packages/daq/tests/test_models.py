@@ -68,3 +68,12 @@ def test_registry():
     assert set(M.available()) >= {"resnet20", "resnet18", "resnet34", "mobilenet_v2", "small_net"}
     with pytest.raises(KeyError):
         M.get("vgg")
+
+
+def test_unused_stem_bn_is_frozen_and_everything_else_gets_gradients():
+    m = M.resnet20(1, 1, width=4)
+    m(torch.randn(2, 3, 8, 8))
+    m(torch.randn(2, 3, 8, 8)).sum().backward()
+    missing = [n for n, p in m.named_parameters() if p.requires_grad and p.grad is None]
+    assert missing == []
+    assert not m.bn1.weight.requires_grad

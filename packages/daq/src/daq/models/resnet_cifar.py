@@ -45,4 +45,9 @@ def resnet20(
 
     daq_kwargs.setdefault("act_lower", "zero")
     conv = daq_conv_factory(w_bits, a_bits, **daq_kwargs)
-    return skeleton(num_classes, width, in_channels=in_channels, conv=conv, stem_bn=stem_bn, head_bn=True)
+    model = skeleton(num_classes, width, in_channels=in_channels, conv=conv, stem_bn=stem_bn, head_bn=True)
+    if not stem_bn:
+        # never used in the forward: frozen so that DDP does not wait for its gradients (the
+        # official SGD skips it too, since its gradient is always None)
+        model.bn1.requires_grad_(False)
+    return model
