@@ -9,7 +9,15 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from cvcore.errors import DataError
-from mnad.scores import align_labels, anomaly_scores, frame_auc, frame_mse, minmax, psnr, weighted_regular_score
+from mnad.scores import (
+    align_labels,
+    anomaly_scores,
+    frame_auc,
+    frame_mse,
+    minmax,
+    psnr,
+    weighted_regular_score,
+)
 
 
 def test_psnr_closed_form():

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cvcore import cli
-
 from mnad import __version__
 
 DATASET_CHOICES = ("ped2", "avenue", "shanghai", "folder")

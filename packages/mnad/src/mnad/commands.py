@@ -60,7 +60,6 @@ def train_command(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace, default_color: str = "bgr") -> tuple[Any, int, int, str]:
     """(model, t_length, size, color) from our checkpoint or an official model + items."""
     from cvcore.distributed import resolve_device
-
     from mnad.engine.evaluate import load_model
     from mnad.models.official import load_official
 
@@ -164,7 +163,6 @@ def demo_command(args: argparse.Namespace) -> int:
     import torch
 
     from cvcore.progress import get_logger
-
     from mnad.config import TrainConfig
     from mnad.engine.evaluate import evaluate
     from mnad.engine.train import train
@@ -174,6 +172,10 @@ def demo_command(args: argparse.Namespace) -> int:
     if args.size % 8:
         raise UserError(f"--size must be a multiple of 8, got {args.size}")
     log = get_logger("mnad", bool(args.verbose))
+    if args.threads is None:
+        # tiny convolutions: one intra-op thread is faster than two on a 2-core machine, and much
+        # faster when other processes compete (OpenMP spinning; CONVENTIONS section 9)
+        torch.set_num_threads(1)
     torch.set_flush_denormal(True)
     seed = 0 if args.seed is None else args.seed
     t0 = time.monotonic()

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 
 from cvcore.io import atomic_write_bytes
-
 from mnad.engine.evaluate import FrameTable
 
 __all__ = ["plot_scores", "plot_videos"]

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from cvcore.errors import DataError
-
 from mnad.data.frames import VideoFramesDataset
 
 __all__ = ["FrameFolderSplit", "resolve_split"]

@@ -22,13 +22,20 @@ from cvcore.config import from_dict
 from cvcore.errors import CheckpointError, DataError
 from cvcore.io import atomic_write_text
 from cvcore.progress import progress
-
 from mnad.config import TrainConfig
 from mnad.data.frames import ClipDataset
 from mnad.data.labels import concat_labels
 from mnad.functional import memory_update
-from mnad.scores import DEFAULT_GAMMA, DEFAULT_LAMBDA, align_labels, anomaly_scores, frame_auc, frame_mse, psnr, \
-    weighted_regular_score
+from mnad.scores import (
+    DEFAULT_GAMMA,
+    DEFAULT_LAMBDA,
+    align_labels,
+    anomaly_scores,
+    frame_auc,
+    frame_mse,
+    psnr,
+    weighted_regular_score,
+)
 
 __all__ = ["MIN_MSE", "EvalResult", "FrameTable", "evaluate", "load_model"]
 

@@ -20,7 +20,6 @@ from cvcore.checkpoint import load_checkpoint, restore, save_checkpoint
 from cvcore.config import config_to_dict, save_config
 from cvcore.errors import DataError, UserError
 from cvcore.progress import MetricsLogger, get_logger, progress
-
 from mnad.config import TrainConfig
 from mnad.data.frames import ClipDataset
 from mnad.models.networks import build_model

@@ -20,7 +20,6 @@ import torch
 from torch import nn
 
 from cvcore.errors import CheckpointError
-
 from mnad.models.networks import MNADPredictor, MNADReconstructor
 
 __all__ = ["OFFICIAL_KEY_MAP", "from_official_state_dict", "load_official", "read_official_state_dict"]
