@@ -165,3 +165,19 @@ def test_python_dash_m_help_subprocess():
 
     res = subprocess.run([sys.executable, "-m", "daq", "--help"], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0 and "train" in res.stdout and "demo" in res.stdout
+
+
+def test_pretrained_official_fp_checkpoint_then_quantized_training(tmp_path, capsys):
+    import daq.models as M
+    from daq.checkpoint import to_official_state_dict
+
+    fp = M.resnet20(None, None, width=4)
+    path = tmp_path / "cifar10_fp.pth"
+    torch.save({"state_dict": to_official_state_dict(fp), "epoch": 199}, path)
+    out = tmp_path / "q"
+    assert main(["train", *TINY, "--pretrained", str(path), "--output-dir", str(out), "--set", "optim.lr=1e-9",
+                 "--set", "optim.weight_decay=0.0", "--q-lr", "1e-9"]) == 0
+    state = torch.load(out / "last.pt", weights_only=True)["model"]
+    # started from the FP weights (lr ~ 0: still equal) and ran the E13 init on the first batch
+    assert torch.allclose(state["layer1.0.conv1.weight"], fp.layer1[0].conv1.weight, atol=1e-6)
+    assert bool(state["layer1.0.conv1.initialized"]) and float(state["layer1.0.conv1.w_upper"]) == pytest.approx(3.0)

@@ -102,6 +102,7 @@ def _draw(path: Path, accs: dict[str, float], hists: dict[str, list[int]], bits:
     colors = {"full precision": (90, 90, 90), "DAQ": (31, 119, 180), "STE": (255, 127, 14)}
     # left: weight-level histograms (fraction of weights per level), DAQ and STE side by side
     d.text((pad, 10), f"W{bits} weight levels (fraction of weights)", fill="black")
+    d.text((pad, 24), "blue: DAQ   orange: STE", fill="black")
     x0, y0, pw, ph = pad, 40, 300, 200
     d.rectangle([x0, y0, x0 + pw, y0 + ph], outline="black")
     names = [n for n in ("DAQ", "STE") if hists.get(n)]
