@@ -51,3 +51,9 @@ def test_replica_writes_real_formats(tmp_path):
     j = r.image("JPEGImages/x.jpg", rng_image(6, 7))
     assert read_image(j).shape == (6, 7, 3)
     assert np.load(r.npy("x/y.npy", np.arange(3))).tolist() == [0, 1, 2]
+
+
+def test_png_indexed_without_palette_keeps_label_values(tmp_path):
+    labels = np.array([[0, 15], [255, 15]], np.uint8)
+    p = Replica(tmp_path).png_indexed("m.png", labels)
+    assert np.array(Image.open(p)).tolist() == labels.tolist()

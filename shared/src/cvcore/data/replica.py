@@ -56,9 +56,10 @@ class Replica:
         """A palette ("P" mode) PNG of integer labels, as VOC's SegmentationClass files are."""
         p = self.path(rel)
         im = Image.fromarray(np.asarray(labels, dtype=np.uint8), mode="P")
-        if palette is not None:
-            im.putpalette([int(v) for v in np.asarray(palette).ravel()])
-        im.save(p)
+        # a full 256-entry palette and no optimisation: Pillow would otherwise renumber labels
+        pal = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, 1) if palette is None else np.asarray(palette)
+        im.putpalette([int(v) for v in pal.ravel()])
+        im.save(p, optimize=False)
         return p
 
     def text(self, rel: str, content: str) -> Path:

@@ -17,6 +17,9 @@ def test_data_path(*parts: str) -> Path | None:
     return p if p.exists() else None
 
 
+test_data_path.__test__ = False  # not a test, whatever pytest's name rules say
+
+
 def official_data_dir(*parts: str, start: str | os.PathLike[str] | None = None) -> Path | None:
     """The folder ``../shared/official-data/<parts>`` beside the repository root, if present.
 
