@@ -21,8 +21,9 @@ BICUBIC = {
     3: {"astronaut": 28.6715, "camera": 28.9886, "chelsea": 32.8837, "coffee": 28.4036, "rocket": 30.5881, "mean": 29.9071},
     4: {"astronaut": 26.8328, "camera": 27.4912, "chelsea": 31.4696, "coffee": 27.2902, "rocket": 29.9923, "mean": 28.6152},
 }
-# Minimum gain of the shipped weights over bicubic (mean Y-PSNR on tiny-eval), see README "Results".
-SHIPPED_MARGIN_DB = 0.05
+# Minimum gain of the shipped weights over bicubic (mean Y-PSNR on tiny-eval), see README "Results":
+# measured +0.32 dB at x2 (5/5 images above bicubic) for src/pisr/weights/fsrcnn_x2.pt.
+SHIPPED_MARGIN_DB = 0.2
 
 
 def _eval_set(scale):
@@ -55,6 +56,7 @@ def test_shipped_weights_beat_bicubic_on_held_out_photographs(test_data, scale):
     assert sum(p.numel() for p in model.parameters()) == 12_644
     res = evaluate(model, {"e": _eval_set(scale)}, scale, with_ssim=False)["e"]
     assert res["psnr"] > BICUBIC[scale]["mean"] + SHIPPED_MARGIN_DB, res["per_image"]
+    assert sum(res["per_image"][n] > BICUBIC[scale][n] for n in TINY_EVAL) >= 4, res["per_image"]
 
 
 def _train_pairs(scale):

@@ -1,7 +1,8 @@
 """Saving and loading deployable networks, and the small default x2/x3/x4 student weights shipped here.
 
-The files ``fsrcnn_x{2,3,4}.pt`` were produced by ``pisr demo --scale S --save-weights ...``
-(see the package README: trained on scikit-image's bundled BSD-licensed photographs).
+``fsrcnn_x2.pt`` was produced by ``pisr demo --scale 2 --teacher-iters 0 --iters 3000 --save-model
+baseline --save-weights src/pisr/weights/fsrcnn_x2.pt`` (plain FSRCNN trained on scikit-image's
+bundled BSD-licensed photographs; see the package README). x3/x4 are not shipped yet.
 """
 
 from __future__ import annotations
