@@ -103,3 +103,14 @@ def test_too_short_videos():
         train(CFG, data.train_set(5))
     with pytest.raises(ValueError):
         TrainConfig(size=30)
+
+
+@pytest.mark.parametrize("name", ["ped2_mnad_pred", "ped2_mnad_recon", "avenue_mnad_pred", "shanghai_mnad_pred"])
+def test_recipes_load(name):
+    from cvcore.config import load_config
+    from mnad.config import recipe_path
+
+    cfg = load_config(TrainConfig, recipe_path(name))
+    assert cfg.dataset == name.split("_")[0] and cfg.lr == 2e-4 and cfg.batch_size == 4
+    assert (cfg.t_length, cfg.lambda_compact) == ((1, 0.01) if cfg.method == "recon" else (5, 0.1))
+    assert cfg.epochs == (10 if name.startswith("shanghai") else 60)

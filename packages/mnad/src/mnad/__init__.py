@@ -37,7 +37,7 @@ _LAZY = {
     "EvalResult": "mnad.engine.evaluate",
     "load_model": "mnad.engine.evaluate",
 }
-_SUBMODULES = ("functional", "data", "synthetic", "models", "engine", "scores", "memory")
+_SUBMODULES = ("functional", "data", "synthetic", "models", "engine", "scores", "memory", "config")
 
 __all__ = ["__version__", *_LAZY, *_SUBMODULES]
 
