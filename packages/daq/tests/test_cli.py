@@ -181,3 +181,27 @@ def test_pretrained_official_fp_checkpoint_then_quantized_training(tmp_path, cap
     # started from the FP weights (lr ~ 0: still equal) and ran the E13 init on the first batch
     assert torch.allclose(state["layer1.0.conv1.weight"], fp.layer1[0].conv1.weight, atol=1e-6)
     assert bool(state["layer1.0.conv1.initialized"]) and float(state["layer1.0.conv1.w_upper"]) == pytest.approx(3.0)
+
+
+def test_eval_official_checkpoint_on_a_cifar10_replica(tmp_path, capsys):
+    import daq
+    import daq.models as M
+    from cvcore.data.replica import Replica
+    from daq.checkpoint import to_official_state_dict
+
+    Replica(tmp_path / "data").cifar10(n_train_per_batch=2, n_test=6)
+    q = M.resnet20(1, 1, width=4)
+    daq.initialize(q, torch.randn(4, 3, 32, 32))
+    path = tmp_path / "cifar10_W1A1.pth"
+    torch.save({"state_dict": to_official_state_dict(q), "epoch": 399}, path)
+    assert main(["eval", "--weights", str(path), "--dataset", "cifar10", "--data-root", str(tmp_path / "data"),
+                 "-q"]) == 0
+    ev = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert ev["n"] == 6
+    from daq.data.cifar10 import cifar10
+
+    ds = cifar10(tmp_path / "data", train=False)
+    x = torch.stack([ds[i][0] for i in range(len(ds))])
+    with torch.no_grad():
+        expected = 100.0 * (q.eval()(x).argmax(1) == ds.targets).float().mean().item()
+    assert ev["top1"] == pytest.approx(expected)
