@@ -124,7 +124,7 @@ def test_incompatible_checkpoints(tmp_path, fp_run, capsys):
 
 def test_demo_on_synthetic(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--synthetic", "--epochs", "1", "--train-size", "256", "--output-dir", str(out), "-q"]) == 0
+    assert main(["demo", "--synthetic", "--epochs", "1", "--train-size", "160", "--output-dir", str(out), "-q"]) == 0
     res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert res["dataset"] == "synthetic"
     assert [r["setting"] for r in res["results"]] == ["FP32", "W2A2 STE", "W2A2 EWGS", "W1A1 STE", "W1A1 EWGS"]

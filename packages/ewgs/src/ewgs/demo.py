@@ -113,7 +113,10 @@ def _plot(path: Path, table: list[dict[str, Any]], trajectories: dict[str, list]
     axes[1].set_xlabel("epoch")
     axes[1].set_ylabel("δ (Hessian estimate)")
     axes[1].set_title("scaling factors")
-    axes[1].legend(fontsize=6)
+    if any(trajectories.values()):
+        axes[1].legend(fontsize=6)
+    else:
+        axes[1].text(0.5, 0.5, "no δ update (1 epoch)", ha="center", transform=axes[1].transAxes)
     layer = model.conv3  # type: ignore[attr-defined]
     with torch.no_grad():
         xn = ((layer.weight - layer.w_lower) / (layer.w_upper - layer.w_lower)).flatten()

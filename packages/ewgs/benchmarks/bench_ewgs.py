@@ -1,0 +1,163 @@
+"""Benchmark: EWGSConv2d vs nn.Conv2d vs a plain reference quantizer; Hessian update vs an epoch.
+
+Not a test (no asserts). Run from the repository root:
+
+    python packages/ewgs/benchmarks/bench_ewgs.py                 # layer timings, small Hessian run
+    python packages/ewgs/benchmarks/bench_ewgs.py --hessian-batch 256 --hessian-batches 3 --max-iter 50
+
+1. Forward+backward time at the ResNet-20 CIFAR shapes (batch 128) of ``nn.Conv2d``, a plain
+   reference quantized conv written here with stock autograd ops (``where``-masked clip,
+   detach-trick rounding, EWGS scaling as a hook), and ``EWGSConv2d`` (W2A2, δ = 1e-3); ratios to
+   the float conv; bytes saved for backward (peak autograd memory of one layer).
+2. One Hessian δ update of ResNet-20 (official per-quantizer estimator and the joint-probe option)
+   against one training epoch (196 steps of batch 256, extrapolated from timed steps).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import ewgs
+from ewgs import EWGSConv2d, HessianScaleUpdater
+
+SHAPES = [(16, 16, 32, 1), (16, 32, 32, 2), (32, 32, 16, 1), (32, 64, 16, 2), (64, 64, 8, 1)]
+
+
+class _EWGSHook(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x_n, x_q, delta):
+        ctx.save_for_backward(x_n - x_q)
+        ctx.delta = delta
+        return x_q.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        (err,) = ctx.saved_tensors
+        return g * (1 + ctx.delta * torch.sign(g) * err), None, None
+
+
+class ReferenceQConv(nn.Conv2d):
+    """The same computation with plain autograd ops (what a straightforward port would write)."""
+
+    def __init__(self, *a, bits=2, delta=1e-3, **k):
+        super().__init__(*a, **k)
+        self.steps, self.delta = 2**bits - 1, delta
+        self.uW, self.lW = nn.Parameter(torch.tensor(0.1)), nn.Parameter(torch.tensor(-0.1))
+        self.uA, self.lA = nn.Parameter(torch.tensor(2.0)), nn.Parameter(torch.tensor(0.0))
+        self.alpha = nn.Parameter(torch.tensor(1.0))
+
+    def _q(self, x, lo, hi):
+        t = (x - lo) / (hi - lo)
+        inside = (t >= 0) & (t <= 1)
+        x_n = torch.where(inside, t, t.detach().clamp(0, 1))
+        x_q = (torch.round(x_n * self.steps) / self.steps).detach()
+        x_q = x_n + (x_q - x_n).detach()  # straight-through
+        return _EWGSHook.apply(x_n, x_q, self.delta) if self.delta else x_q
+
+    def forward(self, x):
+        w = (self._q(self.weight, self.lW, self.uW) - 0.5) * 2
+        return self._conv_forward(self._q(x, self.lA, self.uA), w, None) * self.alpha.abs()
+
+
+def _time(fn, reps):
+    fn()
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        for _ in range(reps):
+            fn()
+        best = min(best, (time.perf_counter() - t) / reps)
+    return best
+
+
+def _saved_bytes(layer, x):
+    total, seen = 0, set()
+
+    def pack(t):  # count each storage once (tensors saved by two nodes share memory)
+        nonlocal total
+        key = t.untyped_storage().data_ptr()
+        if key not in seen:
+            seen.add(key)
+            total += t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        layer(x).sum()
+    return total
+
+
+def bench_layers(batch, reps):
+    print(f"forward+backward, batch {batch}, {torch.get_num_threads()} thread(s), ms (ratio to nn.Conv2d)")
+    print(f"{'shape':>22s} {'nn.Conv2d':>10s} {'reference':>16s} {'EWGSConv2d':>16s}   saved MB fp/ref/ewgs")
+    for cin, cout, hw, s in SHAPES:
+        x = torch.relu(torch.randn(batch, cin, hw, hw)).requires_grad_(True)
+        fp = nn.Conv2d(cin, cout, 3, s, 1, bias=False)
+        ref = ReferenceQConv(cin, cout, 3, s, 1, bias=False)
+        ref.load_state_dict(fp.state_dict(), strict=False)
+        q = EWGSConv2d.from_float(fp, w_bits=2, a_bits=2, delta_w=1e-3, delta_a=1e-3)
+        q(x)  # E9 init
+        res, mem = {}, {}
+        for name, m in (("fp", fp), ("ref", ref), ("ewgs", q)):
+            def step(m=m):
+                m.zero_grad(set_to_none=True)
+                x.grad = None
+                m(x).sum().backward()
+            res[name] = _time(step, reps) * 1000
+            mem[name] = _saved_bytes(m, x) / 2**20
+        print(f"{f'{cin}->{cout} {hw}x{hw} s{s}':>22s} {res['fp']:10.2f} {res['ref']:9.2f} ({res['ref'] / res['fp']:.2f}x)"
+              f" {res['ewgs']:9.2f} ({res['ewgs'] / res['fp']:.2f}x)   {mem['fp']:.1f}/{mem['ref']:.1f}/{mem['ewgs']:.1f}")
+
+
+def bench_hessian(batch, batches, max_iter, steps):
+    torch.manual_seed(0)
+    model = ewgs.models.resnet20(w_bits=1, a_bits=1)
+    data = [(torch.randn(batch, 3, 32, 32), torch.randint(0, 10, (batch,))) for _ in range(batches + 1)]
+    ewgs.initialize(model, data[0][0])
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    xb, yb = torch.randn(256, 3, 32, 32), torch.randint(0, 10, (256,))
+
+    def train_step():
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(xb), yb).backward()
+        opt.step()
+
+    t_step = _time(train_step, steps)
+    epoch = t_step * 196
+    print(f"\nResNet-20 W1A1: training step (batch 256) {t_step * 1000:.0f} ms -> one CIFAR epoch (196 steps) ~ {epoch:.1f} s")
+    for joint in (False, True):
+        up = HessianScaleUpdater(model, F.cross_entropy, num_batches=batches, max_iter=max_iter, joint_probe=joint)
+        t = time.perf_counter()
+        est = up.estimate(data)
+        dt = time.perf_counter() - t
+        samples = sum(a + b for a, b in est.samples.values())
+        hvps = samples if not joint else max(max(v) for v in est.samples.values()) * batches
+        print(f"{'joint-probe' if joint else 'official   '} estimator: {dt:7.2f} s = {dt / epoch:6.2f} epochs "
+              f"({batches} batch(es) of {batch}, max_iter {max_iter}; {samples} trace samples, ~{hvps} HVPs)")
+        if not joint:
+            t_off = dt
+    print(f"joint-probe speed-up: {t_off / dt:.1f}x")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--hessian-batch", type=int, default=32)
+    p.add_argument("--hessian-batches", type=int, default=1)
+    p.add_argument("--max-iter", type=int, default=10)
+    p.add_argument("--skip-hessian", action="store_true")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    bench_layers(a.batch, a.reps)
+    if not a.skip_hessian:
+        bench_hessian(a.hessian_batch, a.hessian_batches, a.max_iter, a.reps)
+
+
+if __name__ == "__main__":
+    main()
