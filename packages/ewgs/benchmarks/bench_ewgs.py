@@ -103,7 +103,7 @@ def bench_layers(batch, reps):
         q(x)  # E9 init
         res, mem = {}, {}
         for name, m in (("fp", fp), ("ref", ref), ("ewgs", q)):
-            def step(m=m):
+            def step(m=m, x=x):
                 m.zero_grad(set_to_none=True)
                 x.grad = None
                 m(x).sum().backward()

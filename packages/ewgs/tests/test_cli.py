@@ -71,10 +71,10 @@ def test_resume_is_bit_for_bit(fp_run, tmp_path):
               "--pretrained", str(fp_run / "last.pt")]
     full, part = tmp_path / "full", tmp_path / "part"
     assert main(["train", *common, "--output-dir", str(full)]) == 0
-    from ewgs.config import TrainConfig
-    from ewgs.engine.train import train
     from cvcore.checkpoint import load_checkpoint
     from cvcore.config import from_dict
+    from ewgs.config import TrainConfig
+    from ewgs.engine.train import train
 
     cfg = from_dict(TrainConfig, load_checkpoint(full / "last.pt")["config"])
     train(cfg, data_root=None, output_dir=part, max_epochs=1)

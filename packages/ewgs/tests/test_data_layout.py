@@ -6,7 +6,6 @@ import torch
 
 from cvcore.data.replica import Replica, rng_image
 from cvcore.errors import DataError
-
 from ewgs.data import build_datasets
 from ewgs.data.transforms import CIFAR_MEAN, CIFAR_STD
 from ewgs.errors import ConfigError

@@ -8,11 +8,10 @@ import torch.nn.functional as F
 from torch import nn
 
 import ewgs
+from cvcore.quant import SmallConvNet
 from ewgs import EWGSConv2d, EWGSLinear, HessianScaleUpdater
 from ewgs.quant import hessian as H
 from ewgs.quant.hessian import hutchinson_trace, trace_from_samples
-
-from cvcore.quant import SmallConvNet
 
 
 def _exact_trace(f, x):
@@ -156,7 +155,6 @@ def test_gradients_captured_up_front_and_order(monkeypatch):
     batch = _loader(1)[0]
     ewgs.initialize(net, batch)
     # reference first-order gradients from an independent pass (train mode, same batch)
-    recs = {}
     with net.conv2.discrete_values() as r2, net.conv3.discrete_values() as r3:
         loss = F.cross_entropy(net(batch[0]), batch[1])
     refs = torch.autograd.grad(loss, [r2["act"], r3["act"], r2["weight"], r3["weight"]])

@@ -5,12 +5,11 @@ import torch
 from torch import nn
 
 import ewgs
+from cvcore.checkpoint import save_checkpoint
+from cvcore.quant import count_parameters
 from ewgs import EWGSConv2d, EWGSLinear, models
 from ewgs.checkpoint import levels_to_bits, load_official_checkpoint, to_official_state_dict
 from ewgs.errors import CheckpointError
-
-from cvcore.checkpoint import save_checkpoint
-from cvcore.quant import count_parameters
 
 
 def _nq(m):

@@ -29,7 +29,6 @@ from torch import nn
 
 from cvcore.checkpoint import FORMAT
 from cvcore.errors import CheckpointError
-
 from ewgs.quant.layers import EWGSLayer
 
 __all__ = [

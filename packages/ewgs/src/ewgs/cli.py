@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from cvcore import cli
-
 from ewgs import __version__
 
 __all__ = ["build_parser", "main"]

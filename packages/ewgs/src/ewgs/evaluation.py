@@ -11,7 +11,6 @@ from cvcore import cli
 from cvcore.checkpoint import load_checkpoint, restore
 from cvcore.config import from_dict
 from cvcore.errors import UserError
-
 from ewgs.config import TrainConfig
 
 __all__ = ["dataset_meta", "load_model", "run_eval"]
@@ -62,7 +61,6 @@ def load_model(args: argparse.Namespace, explicit: dict[str, Any], base: TrainCo
 def run_eval(args: argparse.Namespace, explicit: dict[str, Any], base: TrainConfig) -> dict[str, Any]:
     """Metrics ``{"top1", "top5", "loss", "n", "dataset", "arch", "w_bits", "a_bits"}``."""
     from cvcore.distributed import resolve_device
-
     from ewgs.data.registry import build_datasets
     from ewgs.engine.evaluate import evaluate
     from ewgs.engine.train import make_loader

@@ -10,7 +10,6 @@ import torch
 from torch import nn
 
 from cvcore.io import atomic_write_with
-
 from ewgs.config import TrainConfig
 from ewgs.quant.surgery import ewgs_layers
 

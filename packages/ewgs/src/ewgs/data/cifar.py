@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 from cvcore.data.classification import CIFAR, describe_layout
-
 from ewgs.data.transforms import cifar_transform
 
 __all__ = ["cifar", "describe_layout"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 from cvcore.data.classification import FashionMNIST, describe_layout
-
 from ewgs.data.transforms import normalize
 
 __all__ = ["FASHION_MEAN", "FASHION_STD", "describe_layout", "fashion_mnist"]

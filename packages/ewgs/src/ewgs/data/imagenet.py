@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 from cvcore.data.classification import ImageNetFolder, describe_layout
-
 from ewgs.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = ["describe_layout", "imagenet"]

@@ -28,7 +28,6 @@ from cvcore.errors import CheckpointError, UserError
 from cvcore.io import atomic_write_json
 from cvcore.progress import MetricsLogger, progress
 from cvcore.seed import seed_everything
-
 from ewgs.config import ModelConfig, TrainConfig, bits_or_none
 from ewgs.data.registry import build_datasets
 from ewgs.engine.evaluate import evaluate

@@ -7,7 +7,6 @@ from typing import Any
 from torch import nn
 
 from cvcore.quant import models as skel
-
 from ewgs.quant.surgery import quantize_model
 
 __all__ = ["mobilenet_v2"]

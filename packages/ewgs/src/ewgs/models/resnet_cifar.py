@@ -6,7 +6,6 @@ import functools
 
 from cvcore.quant.models import CifarResNet
 from cvcore.quant.models import resnet20 as _skeleton
-
 from ewgs.quant.ewgs_grad import Backward
 from ewgs.quant.layers import EWGSConv2d
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 
 from cvcore.quant.models import SmallConvNet
-
 from ewgs.quant.ewgs_grad import Backward
 from ewgs.quant.layers import EWGSConv2d
 

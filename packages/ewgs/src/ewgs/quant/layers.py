@@ -16,10 +16,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from cvcore.quant import check_bits
-
 from ewgs.errors import QuantizationError
 from ewgs.quant.ewgs_grad import Backward, num_steps
-from ewgs.quant.quantizer import discretize_act, discretize_weight, init_act_bounds, init_weight_bounds
+from ewgs.quant.quantizer import (
+    discretize_act,
+    discretize_weight,
+    init_act_bounds,
+    init_weight_bounds,
+)
 
 __all__ = ["EWGSConv2d", "EWGSLayer", "EWGSLinear", "QUANTIZER_PARAMS"]
 

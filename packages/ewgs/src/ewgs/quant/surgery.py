@@ -13,7 +13,6 @@ import torch
 from torch import nn
 
 from cvcore.quant import LayerPlan, split_parameters, swap_layers
-
 from ewgs.errors import QuantizationError
 from ewgs.quant.ewgs_grad import Backward
 from ewgs.quant.layers import QUANTIZER_PARAMS, EWGSConv2d, EWGSLayer, EWGSLinear
