@@ -133,7 +133,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     last = result["history"][-1] if result["history"] else {}
     if "delta" in last:
         summary["delta"] = last["delta"]
-    cli.emit(summary, None)
+    from cvcore.distributed import cleanup, is_main_process
+
+    if is_main_process():  # one result line under torchrun
+        cli.emit(summary, None)
+    cleanup()
     return 0
 
 
