@@ -63,7 +63,8 @@ def test_on_disk_layout(tmp_path):
 def test_synthetic_auc_gate(seed):
     """Spec 11.3: pred, width 8, 64x64, batch 4, Adam 1e-3, 300 iterations.
 
-    Measured with this generator: seed 0 0.965, seed 1 0.853, seed 2 0.943. The spec's 0.90 (from a prototype generator) does not hold for seed 1: there the
+    Measured with this generator: seed 0 0.965, seed 1 0.853, seed 2 0.943. The spec's 0.90
+    (from a prototype generator) does not hold for seed 1: there the
     object anomalies (a square translating at constant speed, which the U-Net's skips can partly
     extrapolate) score per-video AUCs of 0.22 / 0.92 / 0.64 while the speed anomalies score 1.0;
     450 iterations do not help (0.831). The gate is the worst measured value minus 0.05.
