@@ -21,7 +21,10 @@ nox.options.sessions = None  # default: every session not marked default=False
 ROOT = pathlib.Path(__file__).parent
 PY = "3.11"
 PACKAGES = sorted(p.name for p in (ROOT / "packages").iterdir() if (p / "pyproject.toml").is_file())
-ENV = {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "CVCORE_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
+# PYTHONDONTWRITEBYTECODE="" lets reused environments keep bytecode (torch._dynamo alone costs
+# 15-25 s to compile from source in every process otherwise).
+ENV = {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "CVCORE_OFFLINE": "1", "HF_HUB_OFFLINE": "1",
+       "PYTHONDONTWRITEBYTECODE": ""}
 CONSTRAINTS = "constraints/ci.txt"
 
 
