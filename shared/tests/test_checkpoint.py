@@ -139,3 +139,45 @@ def test_pickled_objects_are_refused_with_weights_only(tmp_path):
     with pytest.raises(CheckpointError, match="weights_only=False"):
         load_checkpoint(p)
     assert isinstance(load_checkpoint(p, weights_only=False)["extra"]["obj"], torch.nn.ReLU)
+
+
+class _AuthorsNet(torch.nn.Module):  # stands for a class of some paper's code
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 2, 3)
+        self.head = torch.nn.Sequential(torch.nn.Linear(2, 2))
+
+
+def test_read_foreign_state_dict_plain_nested_and_pickled(tmp_path, monkeypatch):
+    from cvcore.checkpoint import read_foreign_state_dict
+
+    net = _AuthorsNet()
+    ref = net.state_dict()
+    torch.save({"module." + k: v for k, v in ref.items()}, tmp_path / "plain.pth")
+    torch.save({"state_dict": ref, "epoch": 3}, tmp_path / "nested.pth")
+    torch.save(torch.nn.DataParallel(net), tmp_path / "whole.pth")
+    for name in ("plain.pth", "nested.pth"):
+        got = read_foreign_state_dict(tmp_path / name)
+        assert set(got) == set(ref) and all(torch.equal(got[k], ref[k]) for k in ref)
+    with pytest.raises(CheckpointError, match="trust_pickle"):
+        read_foreign_state_dict(tmp_path / "whole.pth")
+    # the authors' class is not importable where the file is read: stand-ins take its place
+    import sys
+    import types
+
+    fake = types.ModuleType("no_such_paper_code")
+    authors_cls = type("AuthorsNet", (_AuthorsNet,), {"__module__": "no_such_paper_code"})
+    fake.AuthorsNet = authors_cls
+    monkeypatch.setitem(sys.modules, "no_such_paper_code", fake)
+    obj = authors_cls()
+    obj.load_state_dict(ref)
+    torch.save(obj, tmp_path / "whole2.pth")
+    monkeypatch.delitem(sys.modules, "no_such_paper_code")
+    got = read_foreign_state_dict(tmp_path / "whole2.pth", trust_pickle=True)
+    assert set(got) == set(ref) and all(torch.equal(got[k], ref[k]) for k in ref)
+    (tmp_path / "trunc.pth").write_bytes((tmp_path / "plain.pth").read_bytes()[:50])
+    with pytest.raises(CheckpointError, match="truncated"):
+        read_foreign_state_dict(tmp_path / "trunc.pth")
+    torch.save({"epoch": 3}, tmp_path / "empty.pth")
+    with pytest.raises(CheckpointError, match="no model tensors"):
+        read_foreign_state_dict(tmp_path / "empty.pth")

@@ -41,6 +41,7 @@ FORMAT_VERSION = 1
 
 __all__ = [
     "FORMAT",
+    "read_foreign_state_dict",
     "capture_rng",
     "is_compatible",
     "load_checkpoint",
@@ -220,3 +221,93 @@ def restore(
         obj.load_state_dict(ckpt[name])
     if rng and ckpt.get("rng") is not None:
         restore_rng(ckpt["rng"])
+
+
+# ----------------------------------------------------------------- foreign files
+_SAFE_MODULES = ("torch", "collections", "builtins", "copyreg", "_codecs", "numpy", "__builtin__")
+
+
+class _ForeignModule(torch.nn.Module):
+    """Stands in for a class of someone else's code while unpickling: holds its tensors, runs nothing."""
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - never called
+        raise RuntimeError("stand-in for a class of the checkpoint's original code: only its tensors are used")
+
+
+class _ForeignUnpickler(pickle.Unpickler):
+    """Resolves torch / numpy / standard-library globals; every other class becomes a
+    :class:`_ForeignModule` subclass of the same name (so the authors' code is not needed)."""
+
+    _stand_ins: dict[tuple[str, str], type] = {}
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module.split(".")[0] in _SAFE_MODULES:
+            return super().find_class(module, name)
+        key = (module, name)
+        if key not in self._stand_ins:
+            self._stand_ins[key] = type(name, (_ForeignModule,), {"__module__": "cvcore.checkpoint._foreign"})
+        return self._stand_ins[key]
+
+
+class _foreign_pickle:  # noqa: N801 - a "pickle module" for torch.load(pickle_module=...)
+    Unpickler = _ForeignUnpickler
+    __name__ = "cvcore_foreign_pickle"
+
+    @staticmethod
+    def load(f: Any, **kw: Any) -> Any:
+        return _ForeignUnpickler(f, **kw).load()
+
+
+def _tensors_of(obj: Any) -> dict[str, torch.Tensor] | None:
+    if isinstance(obj, torch.nn.Module):
+        return dict(obj.state_dict())
+    if isinstance(obj, Mapping):
+        for key in ("state_dict", "model_state_dict", "model"):
+            if key in obj and isinstance(obj[key], (Mapping, torch.nn.Module)):
+                found = _tensors_of(obj[key])
+                if found:
+                    return found
+        tensors = {k: v for k, v in obj.items() if isinstance(k, str) and isinstance(v, torch.Tensor)}
+        return tensors or None
+    return None
+
+
+def read_foreign_state_dict(
+    path: str | os.PathLike[str], *, trust_pickle: bool = False, map_location: Any = "cpu", strip_module: bool = True
+) -> dict[str, torch.Tensor]:
+    """The tensors of a checkpoint written by other code (the authors' released files).
+
+    Reads a plain state dict, a dict holding one under ``state_dict`` / ``model_state_dict`` /
+    ``model``, or a whole pickled ``nn.Module``. Plain files are read with ``weights_only=True``;
+    a pickled module needs ``trust_pickle=True`` (unpickling can run code from the file) and is
+    read with stand-ins for its classes, so the original code need not be installed.
+    ``module.`` prefixes (DataParallel) are stripped unless ``strip_module=False``.
+
+    Raises:
+        CheckpointError: missing, truncated or not a torch file; a pickled module without
+            ``trust_pickle``; no tensors inside.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError(f"checkpoint not found: {p}")
+    try:
+        obj = torch.load(p, map_location=map_location, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many kinds for bad files
+        text = str(exc)
+        if "Unsupported global" not in text and "weights_only" not in text.lower():
+            raise CheckpointError(f"{p} is truncated or not a torch checkpoint ({text.splitlines()[0] if text else type(exc).__name__})") from exc
+        if not trust_pickle:
+            raise CheckpointError(
+                f"{p} is a pickled model; unpickling can run code from the file. Load it only if you "
+                "trust its source (trust_pickle=True)"
+            ) from exc
+        try:
+            obj = torch.load(p, map_location=map_location, weights_only=False, pickle_module=_foreign_pickle)
+        except Exception as exc2:  # noqa: BLE001
+            raise CheckpointError(f"cannot unpickle {p}: {str(exc2).splitlines()[0] if str(exc2) else exc2!r}") from exc2
+    tensors = _tensors_of(obj)
+    if not tensors:
+        raise CheckpointError(f"{p} holds no model tensors")
+    if strip_module:
+        tensors = {k[len("module."):] if k.startswith("module.") else k: v for k, v in tensors.items()}
+    return tensors

@@ -2,23 +2,21 @@
 
 The file is ``torch.save(model)`` of ``DataParallel(RelationModel)`` from PyTorch 0.4.1, so it
 unpickles only where the modules ``Relation_final_ver_last_multi_scale_large_losses`` and
-``resnet`` exist. :func:`load_official_checkpoint` unpickles it with shim classes for every
-module that is not importable, collects the parameters and buffers by walking ``_modules``,
-strips ``module.`` and renames the official keys to this package's modules.
+``resnet`` exist. :func:`load_official_checkpoint` reads it with
+:func:`cvcore.checkpoint.read_foreign_state_dict` (stand-ins for the authors' classes), strips
+``module.`` and renames the official keys to this package's modules.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 import re
-import zipfile
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
 
 import torch
 
+from cvcore.checkpoint import read_foreign_state_dict
 from cvcore.errors import CheckpointError
 
 __all__ = ["load_official_checkpoint", "official_to_ours", "ours_to_official"]
@@ -63,51 +61,13 @@ def ours_to_official(key: str) -> str:
     return key
 
 
-class _Shim:
-    """Stands in for any class whose module cannot be imported; keeps the pickled state."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def __setstate__(self, state: Any) -> None:
-        if isinstance(state, dict):
-            self.__dict__.update(state)
-        else:
-            self.__dict__["_state"] = state
-
-
-class _ShimUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        try:
-            return super().find_class(module, name)
-        except (ImportError, AttributeError):
-            return type(name, (_Shim,), {"__module__": "reid_relation.official._shims"})
-
-
-class _ShimPickle:
-    """A ``pickle_module`` for ``torch.load`` that substitutes shims for missing classes."""
-
-    Unpickler = _ShimUnpickler
-    load = staticmethod(pickle.load)
-    __name__ = "reid_relation_shim_pickle"
-
-
-def _collect(obj: Any, prefix: str, out: "OrderedDict[str, torch.Tensor]") -> None:
-    d = getattr(obj, "__dict__", {})
-    for kind in ("_parameters", "_buffers"):
-        for name, t in (d.get(kind) or {}).items():
-            if t is not None:
-                out[prefix + name] = t.detach() if isinstance(t, torch.Tensor) else t
-    for name, child in (d.get("_modules") or {}).items():
-        if child is not None:
-            _collect(child, f"{prefix}{name}.", out)
-
-
 def load_official_checkpoint(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     """Read the released model file (whole pickled model, or a plain state dict) and return a
     state dict for :class:`reid_relation.RelationNet` (``module.`` stripped, keys renamed).
 
-    Only open files from a source you trust: a pickled model can run code when unpickled.
+    Only open files from a source you trust: a pickled model can run code when unpickled. The
+    authors' classes are not needed (:func:`cvcore.checkpoint.read_foreign_state_dict` puts
+    stand-ins in their place).
 
     Raises:
         CheckpointError: missing, truncated or not a RelationModel checkpoint.
@@ -115,18 +75,7 @@ def load_official_checkpoint(path: str | os.PathLike[str]) -> dict[str, torch.Te
     p = Path(path)
     if not p.is_file():
         raise CheckpointError(f"official checkpoint not found: {p}")
-    try:
-        obj = torch.load(p, map_location="cpu", weights_only=False, pickle_module=_ShimPickle)
-    except (EOFError, zipfile.BadZipFile, pickle.UnpicklingError, RuntimeError, ValueError, OSError,
-            AttributeError, TypeError) as exc:
-        raise CheckpointError(f"{p} is truncated or not a torch checkpoint ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from exc
-    if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
-        obj = obj["state_dict"]
-    if isinstance(obj, dict):
-        raw = OrderedDict((k, v) for k, v in obj.items() if isinstance(v, torch.Tensor))
-    else:
-        raw = OrderedDict()
-        _collect(obj, "", raw)
+    raw = read_foreign_state_dict(p, trust_pickle=True)
     sd = OrderedDict((official_to_ours(k), v) for k, v in raw.items())
     if not any(k.startswith("relation.") for k in sd) or not any(k.startswith("base.") for k in sd):
         raise CheckpointError(f"{p} does not look like an RRID RelationModel checkpoint "

@@ -10,8 +10,6 @@ A plain state dict (someone re-saved ``model.state_dict()``) loads without the o
 from __future__ import annotations
 
 import os
-import pickle
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +17,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from cvcore.checkpoint import read_foreign_state_dict
 from cvcore.errors import CheckpointError
 from mnad.models.networks import MNADPredictor, MNADReconstructor
 
@@ -41,70 +40,22 @@ OFFICIAL_KEY_MAP = {
     "decoder.moduleDeconv1.": "decoder.gen.",
 }
 
-_SAFE_MODULES = ("torch", "collections", "builtins", "copyreg", "_codecs", "numpy", "__builtin__")
-
-
-class _OfficialStub(nn.Module):
-    """Stands in for the official classes while unpickling; holds their tensors, runs nothing."""
-
-    def forward(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - never called
-        raise RuntimeError("stub of an official class: only its state dict is used")
-
-
-class _StubUnpickler(pickle.Unpickler):
-    _stubs: dict[tuple[str, str], type] = {}
-
-    def find_class(self, module: str, name: str) -> Any:
-        if module.split(".")[0] in _SAFE_MODULES:
-            return super().find_class(module, name)
-        key = (module, name)
-        if key not in self._stubs:
-            self._stubs[key] = type(name, (_OfficialStub,), {"__module__": "mnad.models.official._stub"})
-        return self._stubs[key]
-
-
-class _stub_pickle:  # a "pickle module" for torch.load(pickle_module=...)
-    Unpickler = _StubUnpickler
-    load = staticmethod(lambda f, **kw: _StubUnpickler(f, **kw).load())
-    __name__ = "mnad_stub_pickle"
-
-
-def _tensor_dict(obj: Any) -> dict[str, torch.Tensor] | None:
-    if isinstance(obj, nn.Module):
-        return dict(obj.state_dict())
-    if isinstance(obj, Mapping):
-        for key in ("state_dict", "model_state_dict", "model"):
-            if key in obj and isinstance(obj[key], (Mapping, nn.Module)):
-                return _tensor_dict(obj[key])
-        if obj and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()):
-            return dict(obj)
-    return None
-
-
 def read_official_state_dict(path: str | os.PathLike[str], *, trust_pickle: bool = False,
                              map_location: Any = "cpu") -> dict[str, torch.Tensor]:
-    """The tensors of an official ``model.pth`` (whole module or state dict), official names."""
-    p = Path(path)
-    if not p.is_file():
-        raise CheckpointError(f"official model file not found: {p}")
+    """The tensors of an official ``model.pth`` (whole module or state dict), official names.
+
+    A pickled whole module needs ``trust_pickle=True`` (see
+    :func:`cvcore.checkpoint.read_foreign_state_dict`, which reads it without the authors' code).
+    """
     try:
-        obj = torch.load(p, map_location=map_location, weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - torch raises many kinds for bad files
-        if "Weights only load failed" not in str(exc) and "weights_only" not in str(exc):
-            raise CheckpointError(f"{p} is truncated or not a torch file ({str(exc).splitlines()[0]})") from exc
-        if not trust_pickle:
+        return read_foreign_state_dict(path, trust_pickle=trust_pickle, map_location=map_location)
+    except CheckpointError as exc:
+        if "trust_pickle" in str(exc):
             raise CheckpointError(
-                f"{p} is a pickled whole model; unpickling can run code from the file. Load it only if "
+                f"{path} is a pickled whole model; unpickling can run code from the file. Load it only if "
                 "you trust its source: load_official(..., trust_pickle=True) / mnad eval --trust-pickle"
             ) from exc
-        try:
-            obj = torch.load(p, map_location=map_location, weights_only=False, pickle_module=_stub_pickle)
-        except Exception as exc2:  # noqa: BLE001
-            raise CheckpointError(f"cannot unpickle {p}: {str(exc2).splitlines()[0] if str(exc2) else exc2!r}") from exc2
-    sd = _tensor_dict(obj)
-    if sd is None:
-        raise CheckpointError(f"{p} holds no model tensors (expected the official convAE or its state dict)")
-    return {re.sub(r"^module\.", "", k): v for k, v in sd.items()}
+        raise
 
 
 def _rename(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
