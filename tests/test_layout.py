@@ -8,8 +8,17 @@ EXPECTED_PACKAGES = {"daq", "ewgs", "bap", "hvpr", "pisr", "mnad", "sfnet", "isg
 TOP_LEVEL = {"packages", "shared", "tools", "tests", "noxfile.py", "README.md", "LICENSE", "pyproject.toml", "constraints"}
 
 
+def _tracked_top_level() -> set[str]:
+    import subprocess
+
+    res = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    if res.returncode != 0:  # not a checkout: look at the folder itself
+        return {p.name for p in ROOT.iterdir()}
+    return {line.split("/", 1)[0] for line in res.stdout.splitlines() if line}
+
+
 def test_top_level_entries():
-    entries = {p.name for p in ROOT.iterdir() if not p.name.startswith(".")}
+    entries = {name for name in _tracked_top_level() if not name.startswith(".")}
     assert entries <= TOP_LEVEL, f"unexpected top-level entries: {sorted(entries - TOP_LEVEL)}"
     assert {"packages", "shared", "tools", "tests", "noxfile.py", "README.md", "LICENSE"} <= entries
 

@@ -123,7 +123,8 @@ def test_demo_on_a_folder(tmp_path, capsys):
 
     assert load_model(tmp_path / "b.pt").scale == 2
     assert main(["demo", "--data-root", str(tmp_path / "photos"), "--iters", "2", "--teacher-iters", "0",
-                 "--no-baseline", "--save-weights", str(tmp_path / "c.pt"), "-q"]) == 1
+                 "--no-baseline", "--save-weights", str(tmp_path / "c.pt"), "--output-dir", str(tmp_path / "demo3"),
+                 "-q"]) == 1
 
 
 def test_missing_data_names_the_layout(tmp_path, capsys):
@@ -172,20 +173,44 @@ def test_bad_inputs_are_clean_errors(data_root, tmp_path, capsys):
     assert "bogus" in capsys.readouterr().err
 
 
-def test_upscale_with_default_weights_works_or_says_what_is_missing(tmp_path, capsys):
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_upscale_with_default_weights_works_or_says_what_is_missing(tmp_path, capsys, scale):
+    from PIL import Image
+
     from pisr.weights import default_weights_path
 
     img = Replica(tmp_path).image("p.png", smooth_image(12, 12, 3))
     try:
-        default_weights_path(2)
+        default_weights_path(scale)
         shipped = True
     except Exception:  # noqa: BLE001
         shipped = False
-    code = main(["upscale", str(img), "-o", str(tmp_path / "big.png"), "-q"])
+    code = main(["upscale", str(img), "--scale", str(scale), "-o", str(tmp_path / "big.png"), "-q"])
     if shipped:
-        assert code == 0 and (tmp_path / "big.png").is_file()
+        assert code == 0
+        assert np.asarray(Image.open(tmp_path / "big.png")).shape == (12 * scale, 12 * scale, 3)
     else:
         assert code == 1 and "no shipped default weights" in capsys.readouterr().err
+
+
+def test_shipped_weights_are_package_data_and_match_their_file_names():
+    """Every weights/fsrcnn_x{s}.pt is matched by pyproject package-data and is a 12 644-parameter x{s} FSRCNN."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    import pisr
+    from pisr.weights import load_fsrcnn
+
+    root = Path(__file__).resolve().parents[1]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["pisr"]
+    files = sorted((Path(pisr.__file__).parent / "weights").glob("fsrcnn_x*.pt"))
+    assert files, "no shipped weights at all"
+    for f in files:
+        assert any(fnmatch.fnmatch(f"weights/{f.name}", g) for g in globs), (f.name, globs)
+        scale = int(f.stem.removeprefix("fsrcnn_x"))
+        net = load_fsrcnn(f, scale=scale)
+        assert net.scale == scale and sum(q.numel() for q in net.parameters()) == 12_644
 
 
 def test_default_output_dir_and_config_file(data_root, tmp_path, monkeypatch, capsys):
