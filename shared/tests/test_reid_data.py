@@ -8,8 +8,16 @@ import pytest
 
 from cvcore.data.replica import Replica, rng_image
 from cvcore.errors import DataError
-from cvcore.reid import (CUHK03, DukeMTMCreID, ImageDataset, Market1501, build_dataset, last_parse_report,
-                         make_market_like_dataset, parse_market_style_dir)
+from cvcore.reid import (
+    CUHK03,
+    DukeMTMCreID,
+    ImageDataset,
+    Market1501,
+    build_dataset,
+    last_parse_report,
+    make_market_like_dataset,
+    parse_market_style_dir,
+)
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,14 @@ import pytest
 import torch
 from PIL import Image
 
-from cvcore.reid import (ImageDataset, Market1501, extract_features, flip_augmented, make_market_like_dataset,
-                         visualize_ranked_results)
+from cvcore.reid import (
+    ImageDataset,
+    Market1501,
+    extract_features,
+    flip_augmented,
+    make_market_like_dataset,
+    visualize_ranked_results,
+)
 
 
 class _ColumnMean(torch.nn.Module):  # flip invariant

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from cvcore.reid import evaluate_rank, make_market_like_dataset, Market1501, oracle_features, pairwise_distance
+from cvcore.reid import Market1501, evaluate_rank, make_market_like_dataset, oracle_features, pairwise_distance
 
 
 def _loop(d, qp, gp, qc, gc, max_rank, separate=False):

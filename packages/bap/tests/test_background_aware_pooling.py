@@ -8,9 +8,15 @@ def _close(a, b, rtol=1e-7, atol=1e-9):
     # torch.testing costs ~10 s of imports on first use; compare with numpy instead
     np.testing.assert_allclose(torch.as_tensor(a).detach().numpy(), torch.as_tensor(b).detach().numpy(), rtol=rtol, atol=atol)
 
-from bap.background_aware_pooling import (BackgroundAwarePooling, background_attention, box_sampling_grid,
-                                          grid_background_prototypes, pad_for_grid, sample_box_features,
-                                          weighted_avg_pool2d)
+from bap.background_aware_pooling import (
+    BackgroundAwarePooling,
+    background_attention,
+    box_sampling_grid,
+    grid_background_prototypes,
+    pad_for_grid,
+    sample_box_features,
+    weighted_avg_pool2d,
+)
 
 
 def test_pad_for_grid_even_odd_rule():

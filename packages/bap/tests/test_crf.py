@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from bap.crf import CRFParams, PermutohedralLattice, dense_crf, unary_from_prob
-from bap.crf import _ExactKernel, _SeparableGaussian
+from bap.crf import CRFParams, PermutohedralLattice, _ExactKernel, _SeparableGaussian, dense_crf, unary_from_prob
 
 PARAMS = [CRFParams(4, 55, 3, 3, 3), CRFParams(4, 121, 5, 3, 3), CRFParams(4, 67, 3, 3, 1)]
 

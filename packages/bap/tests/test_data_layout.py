@@ -4,13 +4,20 @@ import numpy as np
 import pytest
 import torch
 
+from bap.data import (
+    COCOBoxes,
+    SyntheticBoxDataset,
+    VOCBoxes,
+    VOCPseudoLabels,
+    VOCSegmentation,
+    boxes_to_bg_mask,
+    read_voc_xml,
+    write_voc_layout,
+)
+from bap.data.transforms import augment, clip_boxes
 from cvcore.data.replica import Replica, rng_image
 from cvcore.errors import DataError
 from cvcore.viz import voc_palette
-
-from bap.data import (COCOBoxes, SyntheticBoxDataset, VOCBoxes, VOCPseudoLabels, VOCSegmentation, boxes_to_bg_mask,
-                      read_voc_xml, write_voc_layout)
-from bap.data.transforms import augment, clip_boxes
 
 XML_ONE = """<annotation><filename>2007_000032.jpg</filename><size><width>12</width><height>10</height><depth>3</depth>
 </size><object><name>aeroplane</name><pose>Frontal</pose><truncated>0</truncated><difficult>0</difficult>

@@ -1,6 +1,6 @@
-import numpy as np
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F

@@ -1,10 +1,9 @@
 import pytest
 import torch
 
-from cvcore.errors import CheckpointError
-
 from bap.models import BAPClassifier, DeepLabLargeFOV, DeepLabV2ASPP
 from bap.official import load_backbone_weights, load_official_checkpoint, load_official_state_dict
+from cvcore.errors import CheckpointError
 
 
 def _official_keys_vgg(model):

@@ -3,9 +3,9 @@ import math
 import pytest
 import torch
 
-from sfnet.matching import combine_correlations, correlation
-from sfnet.flow import grid_to_flow, regular_grid
 from sfnet.argmax import gaussian_window, hard_argmax, kernel_soft_argmax, soft_argmax
+from sfnet.flow import grid_to_flow, regular_grid
+from sfnet.matching import combine_correlations, correlation
 
 
 def naive_kernel_soft_argmax(corr, beta, sigma, ht, wt):

@@ -2,13 +2,12 @@ import json
 
 import numpy as np
 import pytest
+import replicas
 import torch
 
 from cvcore.data.replica import Replica
 from sfnet import __version__
 from sfnet.cli import main
-
-import replicas
 
 COMMANDS = ("train", "eval", "match", "demo", "export", "data")
 

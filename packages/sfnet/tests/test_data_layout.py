@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import replicas
 import torch
 
 from cvcore.data.replica import Replica, rng_image
@@ -9,8 +10,6 @@ from sfnet.data import TSS, PFPascal, PFWillow, load_training_arrays, prepare_vo
 from sfnet.data.tss import write_flo
 from sfnet.engine.evaluate import evaluate
 from sfnet.flow import regular_grid
-
-import replicas
 
 
 class IdentityModel(torch.nn.Module):

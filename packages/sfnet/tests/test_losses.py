@@ -2,8 +2,7 @@ import pytest
 import torch
 
 from sfnet.flow import flow_to_grid, grid_to_flow, regular_grid, warp
-from sfnet.losses import (SFNetLoss, central_differences, flow_consistency, mask_consistency, smoothness,
-                          smoothness_map)
+from sfnet.losses import SFNetLoss, central_differences, flow_consistency, mask_consistency, smoothness, smoothness_map
 from sfnet.models.sfnet import SFNetOutput
 
 

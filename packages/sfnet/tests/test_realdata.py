@@ -8,10 +8,10 @@ import torch
 
 from cvcore.data import read_image
 from cvcore.testing import test_data_path as data_path
-from sfnet.matching import l2_normalize
-from sfnet.flow import regular_grid
 from sfnet.argmax import kernel_soft_argmax
+from sfnet.flow import regular_grid
 from sfnet.keypoint_transfer import transfer_keypoints
+from sfnet.matching import l2_normalize
 from sfnet.metrics import pck
 
 pytestmark = pytest.mark.realdata

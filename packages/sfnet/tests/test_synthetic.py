@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from sfnet.data.composites import composite, make_composites, threshold_mask
-from sfnet.data.synthetic import (SyntheticPairDataset, affine_warp, compose_affine, invert_affine, random_affine)
+from sfnet.data.synthetic import SyntheticPairDataset, affine_warp, compose_affine, invert_affine, random_affine
 from sfnet.flow import regular_grid, warp
 from sfnet.losses import flow_consistency, mask_consistency
 

@@ -7,10 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bap import __version__
 from cvcore import cli
 from cvcore.errors import CheckpointError, DataError, UserError
-
-from bap import __version__
 
 OFFICIAL_KINDS = ("stage1", "largefov", "deeplabv2")
 
@@ -36,11 +35,10 @@ def _need_root(args: argparse.Namespace) -> Path:
 
 def _load_model(args: argparse.Namespace, want: str) -> tuple[Any, Any]:
     """Model + config from ``--weights`` (a bap checkpoint, or an official one with ``--official KIND``)."""
-    from cvcore.checkpoint import load_checkpoint, restore
-    from cvcore.config import from_dict
-
     from bap.config import ClassifierConfig, SegConfig
     from bap.engine.train import build_classifier, build_segmenter
+    from cvcore.checkpoint import load_checkpoint, restore
+    from cvcore.config import from_dict
 
     if args.weights is None:
         raise UserError("--weights CHECKPOINT is required")
@@ -75,10 +73,9 @@ def _crf_params(values: Sequence[float] | None, default: Any) -> Any:
 
 # ----------------------------------------------------------------------------------------------- commands
 def cmd_make_bg_masks(args: argparse.Namespace) -> int:
-    from cvcore.data.images import write_image
-
     from bap.data import COCOBoxes, VOCBoxes, boxes_to_bg_mask
     from bap.data.voc import read_label_png  # noqa: F401
+    from cvcore.data.images import write_image
 
     root = _need_root(args)
     ds = COCOBoxes(root, args.annotations, args.split) if args.dataset == "coco" else VOCBoxes(root, args.split)
@@ -159,13 +156,12 @@ def cmd_train_seg(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from cvcore.progress import progress
-
     from bap.crf import VGG_EVAL_CRF
     from bap.data import VOCSegmentation
     from bap.engine.generate import write_label_png
     from bap.inference import EVAL_SCALES, predict
     from bap.metrics import SegmentationEvaluator
+    from cvcore.progress import progress
 
     _threads(args)
     model, cfg = _load_model(args, "segmenter")
@@ -195,12 +191,11 @@ def cmd_eval_labels(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from cvcore.data import read_image
-    from cvcore.viz import overlay_mask, save_png
-
     from bap.crf import VGG_EVAL_CRF
     from bap.engine.generate import write_label_png
     from bap.inference import EVAL_SCALES, predict
+    from cvcore.data import read_image
+    from cvcore.viz import overlay_mask, save_png
 
     _threads(args)
     model, cfg = _load_model(args, "segmenter")

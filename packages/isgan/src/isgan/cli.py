@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cvcore import cli
-
 from isgan import __version__
 
 DATASET_CHOICES = ("market1501", "dukemtmc", "cuhk03-labeled", "cuhk03-detected", "synthetic")

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from cvcore import cli
-from cvcore.errors import CheckpointError, DataError, UserError
+from cvcore.errors import DataError, UserError
 from isgan.model import ISGAN, ModelConfig
 from isgan.trainer import StageTrainer, TrainConfig
 

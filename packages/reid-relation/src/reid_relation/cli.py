@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cvcore import cli
-
 from reid_relation import __version__
 from reid_relation.config import DATASETS
 

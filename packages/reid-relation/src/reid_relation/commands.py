@@ -15,7 +15,6 @@ from cvcore.checkpoint import load_checkpoint
 from cvcore.config import from_dict
 from cvcore.distributed import resolve_device
 from cvcore.errors import CheckpointError, DataError, UserError
-
 from reid_relation.config import EvalConfig, TrainConfig
 from reid_relation.model import RelationNet
 

@@ -14,7 +14,6 @@ from cvcore.progress import get_logger
 from cvcore.reid.data import Market1501
 from cvcore.reid.synthetic import make_market_like_dataset
 from cvcore.reid.vis import visualize_ranked_results
-
 from reid_relation.config import EvalConfig, TrainConfig
 from reid_relation.evaluate import evaluate
 from reid_relation.train import Trainer

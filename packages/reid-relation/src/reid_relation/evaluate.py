@@ -13,7 +13,6 @@ from cvcore.reid.features import extract_features
 from cvcore.reid.metrics import evaluate_rank, pairwise_distance
 from cvcore.reid.reranking import re_ranking
 from cvcore.reid.transforms import build_test_transform
-
 from reid_relation.config import EvalConfig
 from reid_relation.model import PartsView, RelationNet
 

@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 from cvcore.reid.losses import batch_hard_triplet_loss, cross_entropy
-
 from reid_relation.model import RelationOutput
 
 __all__ = ["RelationLoss", "RRID_MARGIN", "RRID_EPS", "RRID_CE_WEIGHT"]

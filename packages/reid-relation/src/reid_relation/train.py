@@ -19,7 +19,6 @@ from cvcore.reid.data import ImageDataset, ImageRecord, ReIDDataset, build_datas
 from cvcore.reid.samplers import PKSampler
 from cvcore.reid.transforms import build_train_transform
 from cvcore.seed import seed_everything
-
 from reid_relation.config import DATASETS, EvalConfig, TrainConfig
 from reid_relation.losses import RelationLoss
 from reid_relation.model import RelationNet

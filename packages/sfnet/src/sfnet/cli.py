@@ -8,7 +8,6 @@ from pathlib import Path
 
 from cvcore import cli
 from cvcore.errors import ConfigError, DataError, UserError
-
 from sfnet import __version__
 
 BENCHMARKS = ("pf-pascal", "pf-willow", "tss")

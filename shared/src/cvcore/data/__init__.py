@@ -7,8 +7,8 @@
 - :mod:`~cvcore.data.replica`: writes tiny replicas of official on-disk layouts for tests.
 """
 
-from cvcore.data.images import IMAGE_EXTENSIONS, list_images, read_image, read_image_tensor, write_image
 from cvcore.data.idx import read_idx, write_idx
+from cvcore.data.images import IMAGE_EXTENSIONS, list_images, read_image, read_image_tensor, write_image
 
 __all__ = [
     "IMAGE_EXTENSIONS",

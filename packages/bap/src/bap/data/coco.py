@@ -15,10 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from bap.data.bg_mask import boxes_to_bg_mask
 from cvcore.data import read_image
 from cvcore.errors import DataError
-
-from bap.data.bg_mask import boxes_to_bg_mask
 
 __all__ = ["COCOBoxes"]
 

@@ -101,11 +101,10 @@ def write_voc_layout(root: str | os.PathLike[str], dataset: SyntheticBoxDataset,
     With ``jpeg=False`` images are written losslessly as ``JPEGImages/<id>.png`` (the loaders accept
     ``.jpg`` and ``.png``); ``jpeg=True`` writes real JPEGs as VOC does.
     """
-    from cvcore.data.replica import Replica
-    from cvcore.viz import voc_palette
-
     from bap.data.bg_mask import boxes_to_bg_mask
     from bap.data.voc_xml import write_voc_xml
+    from cvcore.data.replica import Replica
+    from cvcore.viz import voc_palette
 
     r = Replica(root)
     splits = splits or {"train_aug": range(len(dataset))}

@@ -20,11 +20,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from cvcore.data import read_image
-from cvcore.errors import DataError
-
 from bap.data.bg_mask import boxes_to_bg_mask
 from bap.data.voc_xml import VOC_CLASSES, read_voc_xml
+from cvcore.data import read_image
+from cvcore.errors import DataError
 
 __all__ = ["VOCBoxes", "VOCPseudoLabels", "VOCSegmentation", "describe_layout", "read_ids", "read_label_png"]
 

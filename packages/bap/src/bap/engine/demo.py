@@ -13,9 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from cvcore.progress import get_logger
-from cvcore.viz import overlay_mask, save_png, side_by_side
-
 from bap.config import ClassifierConfig, SegConfig
 from bap.crf import CRFParams
 from bap.data.bg_mask import box_pixel_ranges, boxes_to_bg_mask
@@ -24,6 +21,8 @@ from bap.engine.train import train_classifier, train_segmentation
 from bap.inference import predict
 from bap.metrics import SegmentationEvaluator
 from bap.pseudo_labels import generate_pseudo_labels
+from cvcore.progress import get_logger
+from cvcore.viz import overlay_mask, save_png, side_by_side
 
 __all__ = ["DemoSettings", "box_filling", "run_demo"]
 

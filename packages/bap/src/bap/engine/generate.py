@@ -12,14 +12,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from cvcore.io import atomic_write_bytes
-from cvcore.progress import progress
-from cvcore.viz import overlay_mask, save_png, side_by_side, voc_palette
-
 from bap.config import PseudoLabelConfig
 from bap.crf import CRFParams
 from bap.metrics import SegmentationEvaluator
 from bap.pseudo_labels import generate_pseudo_labels
+from cvcore.io import atomic_write_bytes
+from cvcore.progress import progress
+from cvcore.viz import overlay_mask, save_png, side_by_side, voc_palette
 
 __all__ = ["evaluate_label_dir", "pseudo_label_dataset", "write_label_png"]
 

@@ -53,9 +53,8 @@ def save_state(path: Path, *, model: torch.nn.Module, optimizer: Any, step: int,
 
 def resume_state(path: Path, *, model: torch.nn.Module, optimizer: Any, gen: torch.Generator,
                  sampler: BatchSampler, kind: str) -> int:
-    from cvcore.errors import CheckpointError
-
     from bap import __version__
+    from cvcore.errors import CheckpointError
 
     ckpt = load_checkpoint(path, package="bap", version=__version__)
     if ckpt.get("extra", {}).get("kind") != kind:

@@ -14,9 +14,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cvcore.distributed import all_reduce_mean, init_distributed, is_main_process, wrap_model
-from cvcore.progress import MetricsLogger, progress
-
 from bap.config import ClassifierConfig, SegConfig
 from bap.data.transforms import augment
 from bap.engine.loop import BatchSampler, resume_state, save_state
@@ -24,6 +21,8 @@ from bap.engine.sgd import SGD
 from bap.models.classifier import BAPClassifier, caffe_normalize
 from bap.models.deeplab import DeepLabLargeFOV, DeepLabV2ASPP, SegmentationNet
 from bap.noise_aware_loss import NoiseAwareLoss
+from cvcore.distributed import all_reduce_mean, init_distributed, is_main_process, wrap_model
+from cvcore.progress import MetricsLogger, progress
 
 __all__ = ["build_classifier", "build_segmenter", "seg_loss", "train_classifier", "train_segmentation"]
 

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from bap.background_aware_pooling import BAPOutput, BackgroundAwarePooling
+from bap.background_aware_pooling import BackgroundAwarePooling, BAPOutput
 from bap.models.vgg import TinyBackbone, VGG16Backbone
 
 __all__ = ["BAPClassifier", "build_backbone"]

@@ -14,8 +14,15 @@ from torch.utils.data import DataLoader, Dataset
 
 from cvcore import checkpoint as ckpt_mod
 from cvcore.config import save_config
-from cvcore.distributed import (all_reduce_mean, barrier, cleanup, init_distributed, is_main_process, make_sampler,
-                                wrap_model)
+from cvcore.distributed import (
+    all_reduce_mean,
+    barrier,
+    cleanup,
+    init_distributed,
+    is_main_process,
+    make_sampler,
+    wrap_model,
+)
 from cvcore.errors import ConfigError, DataError
 from cvcore.metrics import pck_per_pair
 from cvcore.progress import MetricsLogger, format_summary, get_logger, progress

@@ -12,10 +12,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from cvcore.errors import CheckpointError
-from sfnet.matching import L2_EPS, combine_correlations, correlation
-from sfnet.flow import grid_to_flow, warp
 from sfnet.argmax import BETA, KERNEL_SIGMA, kernel_soft_argmax
+from sfnet.flow import grid_to_flow, warp
 from sfnet.losses import smoothness_map
+from sfnet.matching import L2_EPS, combine_correlations, correlation
 from sfnet.models.adaptation import AdaptationBlock
 from sfnet.models.backbone import build_backbone
 
