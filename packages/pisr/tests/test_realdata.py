@@ -21,9 +21,10 @@ BICUBIC = {
     3: {"astronaut": 28.6715, "camera": 28.9886, "chelsea": 32.8837, "coffee": 28.4036, "rocket": 30.5881, "mean": 29.9071},
     4: {"astronaut": 26.8328, "camera": 27.4912, "chelsea": 31.4696, "coffee": 27.2902, "rocket": 29.9923, "mean": 28.6152},
 }
-# Minimum gain of the shipped weights over bicubic (mean Y-PSNR on tiny-eval), see README "Results":
-# measured +0.32 dB at x2 (5/5 images above bicubic) for src/pisr/weights/fsrcnn_x2.pt.
-SHIPPED_MARGIN_DB = 0.2
+# Minimum gain of the shipped weights over bicubic (mean Y-PSNR on tiny-eval), see README "Results".
+# Measured before setting these (pisr 0.1.0, `pisr demo ... --iters 3000 --save-model baseline`):
+# x2 +0.32 dB (5/5 images above bicubic), x3 +0.22 dB (5/5), x4 +0.10 dB (4/5; rocket -0.11 dB).
+SHIPPED_MARGIN_DB = {2: 0.2, 3: 0.15, 4: 0.05}
 
 
 def _eval_set(scale):
@@ -55,7 +56,7 @@ def test_shipped_weights_beat_bicubic_on_held_out_photographs(test_data, scale):
     model = load_fsrcnn(_shipped(scale), scale=scale)
     assert sum(p.numel() for p in model.parameters()) == 12_644
     res = evaluate(model, {"e": _eval_set(scale)}, scale, with_ssim=False)["e"]
-    assert res["psnr"] > BICUBIC[scale]["mean"] + SHIPPED_MARGIN_DB, res["per_image"]
+    assert res["psnr"] > BICUBIC[scale]["mean"] + SHIPPED_MARGIN_DB[scale], res["per_image"]
     assert sum(res["per_image"][n] > BICUBIC[scale][n] for n in TINY_EVAL) >= 4, res["per_image"]
 
 

@@ -1,8 +1,8 @@
-"""Saving and loading deployable networks, and the small default x2/x3/x4 student weights shipped here.
+"""Saving and loading deployable networks, and the small default x2/x3/x4 FSRCNN weights shipped here.
 
-``fsrcnn_x2.pt`` was produced by ``pisr demo --scale 2 --teacher-iters 0 --iters 3000 --save-model
-baseline --save-weights src/pisr/weights/fsrcnn_x2.pt`` (plain FSRCNN trained on scikit-image's
-bundled BSD-licensed photographs; see the package README). x3/x4 are not shipped yet.
+``fsrcnn_x{s}.pt`` was produced by ``pisr demo --scale {s} --teacher-iters 0 --iters 3000 --save-model
+baseline --no-shipped --threads 1 --save-weights src/pisr/weights/fsrcnn_x{s}.pt`` (plain FSRCNN trained
+on scikit-image's bundled BSD-licensed photographs; see the package README, "Shipped default weights").
 """
 
 from __future__ import annotations
