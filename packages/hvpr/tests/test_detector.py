@@ -143,3 +143,19 @@ def test_config_overrides_and_validation(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text("[model.memory]\nk = 7\n")
     assert load_config(path).model.memory.k == 7
+
+
+def test_voxel_query_mode_and_k_larger_than_memory():
+    cfg = load_config("tiny_synthetic", ["model.memory.train_query='voxel'", "model.memory.k=100",
+                                         "model.memory.num_items=16", "model.memory.loss_norm='mean'"])
+    model = HVPR(cfg).train()
+    clouds, gts = zip(*[_scene(4)])
+    batch = model.make_batch(list(clouds), training=True)
+    batch["gt_boxes"] = torch.stack(gts)
+    out = model(batch)
+    assert set(out["losses"]) == LOSS_NAMES and torch.isfinite(out["loss"])
+    model.zero_grad()
+    out["losses"]["loss_cls_mem"].backward()
+    pt = model.point_stream.sa[0].mlps[0][0].weight.grad
+    assert pt is None or pt.abs().max() == 0  # voxel read: the point stream is not reached by the memory branch
+    assert model.memory.weight.grad.abs().sum() > 0
