@@ -49,3 +49,26 @@ class OneCycleSchedule:
             group["lr"] = self.lr(t)
             beta2 = group.get("betas", (0.9, 0.99))[1]
             group["betas"] = (self.beta1(t), beta2)
+
+
+def make_optimizer(params, lr: float = 3e-3, weight_decay: float = 0.01, beta2: float = 0.99, eps: float = 1e-8):
+    """E36 optimiser: decoupled weight decay w ← w·(1 − lr·wd) on every parameter (biases and BN included), then
+    Adam with betas (β1(t), 0.99), eps 1e-8. ``torch.optim.AdamW`` applies exactly this order."""
+    import torch
+
+    return torch.optim.AdamW(list(params), lr=lr, betas=(MOMS[0], beta2), eps=eps, weight_decay=weight_decay)
+
+
+def optimizer_step(parameters, optimizer, schedule: OneCycleSchedule | None, t: int, grad_clip: float = 10.0) -> float:
+    """One E36 update after ``backward()``: schedule lr/β1 for iteration t, clip the gradient norm, step.
+
+    Returns the total gradient norm before clipping.
+    """
+    import torch
+
+    if schedule is not None:
+        schedule.apply(optimizer, t)
+    params = [p for p in parameters if p.grad is not None]
+    norm = torch.nn.utils.clip_grad_norm_(params, grad_clip) if grad_clip > 0 else torch.tensor(0.0)
+    optimizer.step()
+    return float(norm)
