@@ -159,3 +159,22 @@ def test_voxel_query_mode_and_k_larger_than_memory():
     pt = model.point_stream.sa[0].mlps[0][0].weight.grad
     assert pt is None or pt.abs().max() == 0  # voxel read: the point stream is not reached by the memory branch
     assert model.memory.weight.grad.abs().sum() > 0
+
+
+def test_checkpoint_round_trip(tmp_path):
+    from cvcore.errors import CheckpointError
+
+    cfg = load_config("tiny_synthetic", ["model.memory.k=3"])
+    src = HVPR(cfg).eval()
+    with torch.no_grad():
+        src.memory.weight.uniform_(-1, 1)
+    path = src.save_checkpoint(str(tmp_path / "m.pt"), epoch=2)
+    back = HVPR.from_checkpoint(str(path)).eval()
+    assert back.config.model.memory.k == 3
+    for (k, a), (_, b) in zip(src.state_dict().items(), back.state_dict().items()):
+        assert torch.equal(a, b), k
+    fresh = HVPR(cfg)
+    assert fresh.load_checkpoint(str(path))["epoch"] == 2
+    assert torch.equal(fresh.memory.weight, src.memory.weight)
+    with pytest.raises(CheckpointError):
+        HVPR(preset("tiny_synthetic")).load_checkpoint(str(tmp_path / "missing.pt"))

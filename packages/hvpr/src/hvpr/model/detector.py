@@ -235,3 +235,36 @@ class HVPR(nn.Module):
             dets = [Detections(dt.boxes[dt.scores >= score_thresh], dt.scores[dt.scores >= score_thresh],
                                dt.labels[dt.scores >= score_thresh], dt.class_names) for dt in dets]
         return dets[0] if single else dets
+
+    # ------------------------------------------------------------------ checkpoints (cvcore format)
+    def save_checkpoint(self, path: str, optimizer: Any = None, epoch: int = 0, step: int = 0) -> Any:
+        """Atomic cvcore checkpoint with the model state, the config and optionally the optimizer state."""
+        from cvcore.checkpoint import save_checkpoint
+
+        from hvpr import __version__
+
+        return save_checkpoint(path, package="hvpr", version=__version__, model=self, optimizer=optimizer,
+                               config=self.config, epoch=epoch, step=step)
+
+    def load_checkpoint(self, path: str, map_location: Any = "cpu", strict: bool = True) -> dict[str, Any]:
+        """Load the weights of a checkpoint written by :meth:`save_checkpoint`; returns the checkpoint dict."""
+        from cvcore.checkpoint import load_checkpoint, restore
+
+        from hvpr import __version__
+
+        ckpt = load_checkpoint(path, package="hvpr", version=__version__, map_location=map_location)
+        restore(ckpt, model=self, rng=False, strict=strict)
+        return ckpt
+
+    @classmethod
+    def from_checkpoint(cls, path: str, map_location: Any = "cpu") -> HVPR:
+        """Rebuild the model from the config stored in the checkpoint and load its weights."""
+        from cvcore.checkpoint import load_checkpoint
+        from cvcore.config import from_dict
+
+        from hvpr import __version__
+
+        ckpt = load_checkpoint(path, package="hvpr", version=__version__, map_location=map_location)
+        model = cls(from_dict(HVPRConfig, ckpt["config"]))
+        model.load_state_dict(ckpt["model"])
+        return model
