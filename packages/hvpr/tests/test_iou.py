@@ -114,3 +114,18 @@ def test_nearest_iou_snapping_boundary():
     # the wrap is to [−π/2, π/2): θ = π behaves like 0, θ = −π/2 like π/2
     assert abs(nearest_bev_iou(torch.tensor([[0.0, 0, 0, 4, 1, 1, math.pi]]), g).item() - 1.0) < 1e-6
     assert abs(nearest_bev_iou(torch.tensor([[0.0, 0, 0, 4, 1, 1, -math.pi / 2]]), g).item() - 1 / 7) < 1e-6
+
+
+def test_circle_prefilter_equals_all_pairs():
+    from hvpr.ops.boxes import boxes_to_corners_bev
+    from hvpr.ops.iou import _intersection_area, rotated_intersection_bev
+
+    g = torch.Generator().manual_seed(5)
+    a = torch.rand(70, 7, generator=g) * torch.tensor([15.0, 15, 1, 4, 2, 1, 6.3]) + torch.tensor([0, 0, 0, 0.2, 0.2, 0.5, -3])
+    b = torch.rand(50, 7, generator=g) * torch.tensor([15.0, 15, 1, 4, 2, 1, 6.3]) + torch.tensor([0, 0, 0, 0.2, 0.2, 0.5, -3])
+    b[:5] = a[:5]  # identical boxes
+    b[5, :2] = a[5, :2] + 0.5 * torch.hypot(a[5, 3], a[5, 4]) + 0.5 * torch.hypot(b[5, 3], b[5, 4])  # tangent circles
+    full = _intersection_area(boxes_to_corners_bev(a.double()), boxes_to_corners_bev(b.double()))
+    fast = rotated_intersection_bev(a, b)
+    assert (full > 0).sum() > 20 and (full == 0).sum() > 100
+    torch.testing.assert_close(fast, full, rtol=0, atol=1e-12)

@@ -36,8 +36,12 @@ def _inside(points: Tensor, rect: Tensor) -> Tensor:
 def _intersection_area(ca: Tensor, cb: Tensor) -> Tensor:
     """Intersection areas of ccw rectangles ca (N, 4, 2) and cb (M, 4, 2) -> (N, M)."""
     n, m = ca.shape[0], cb.shape[0]
-    A = ca[:, None].expand(n, m, 4, 2)
-    B = cb[None].expand(n, m, 4, 2)
+    return _intersection_area_grid(ca[:, None].expand(n, m, 4, 2), cb[None].expand(n, m, 4, 2))
+
+
+def _intersection_area_grid(A: Tensor, B: Tensor) -> Tensor:
+    """Intersection areas of paired ccw rectangles A, B (N, M, 4, 2) -> (N, M)."""
+    n, m = A.shape[0], A.shape[1]
     a_in_b = _inside(A, B)
     b_in_a = _inside(B, A)
     # edge-edge crossings: p + t r = q + u s
@@ -74,9 +78,19 @@ def rotated_intersection_bev(boxes_a: Tensor, boxes_b: Tensor) -> Tensor:
     """Ground-plane intersection areas (N, M) of boxes (N, 7) and (M, 7), float64 internally."""
     ca = boxes_to_corners_bev(boxes_a.double())
     cb = boxes_to_corners_bev(boxes_b.double())
+    out = torch.zeros(ca.shape[0], cb.shape[0], dtype=torch.float64, device=boxes_a.device)
     if ca.shape[0] == 0 or cb.shape[0] == 0:
-        return torch.zeros(ca.shape[0], cb.shape[0], dtype=torch.float64, device=boxes_a.device)
-    return torch.cat([_intersection_area(ca[i : i + _CHUNK], cb) for i in range(0, ca.shape[0], _CHUNK)])
+        return out
+    # only pairs whose circumscribed circles overlap can intersect; the others are exactly 0
+    ra = 0.5 * torch.hypot(boxes_a[:, 3].double(), boxes_a[:, 4].double())
+    rb = 0.5 * torch.hypot(boxes_b[:, 3].double(), boxes_b[:, 4].double())
+    dist = torch.cdist(boxes_a[:, :2].double(), boxes_b[:, :2].double())
+    ia, ib = torch.nonzero(dist <= (ra[:, None] + rb[None]) * (1 + 1e-9) + 1e-9, as_tuple=True)
+    step = _CHUNK * 64
+    for s in range(0, ia.numel(), step):
+        a, b = ia[s : s + step], ib[s : s + step]
+        out[a, b] = _intersection_area_grid(ca[a][:, None], cb[b][:, None])[:, 0]
+    return out
 
 
 def rotated_iou_bev(boxes_a: Tensor, boxes_b: Tensor, eps: float = BEV_EPS) -> Tensor:
