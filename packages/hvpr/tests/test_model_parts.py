@@ -253,3 +253,14 @@ def test_full_presets_parameter_counts(name):
         assert model.anchors.shape[0] == (146_816 if name == "kitti_car" else 216 * 248 * 2)
     h, w = model.feature_size
     assert model.anchors.shape[0] == h * w * model.head.num_anchors
+
+
+def test_topk_stable_equals_stable_sort_with_ties():
+    from hvpr.model.memory import topk_stable
+
+    g = torch.Generator().manual_seed(7)
+    scores = torch.randint(0, 6, (200, 300), generator=g).float()  # heavy ties
+    scores[:50] = torch.randn(50, 300, generator=g)  # no ties
+    for k in (1, 4, 20):
+        ref = torch.sort(scores, dim=1, descending=True, stable=True).indices[:, :k]
+        assert torch.equal(topk_stable(scores, k), ref)

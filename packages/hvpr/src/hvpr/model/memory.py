@@ -11,9 +11,30 @@ SHRINK_EPS = 1e-12  # E12
 RENORM_EPS = 1e-12  # E13
 
 
-def topk_stable(scores: Tensor, k: int) -> Tensor:
-    """Indices of the k largest entries of each row, ties broken by lower index (deterministic, §3.5)."""
+def _topk_by_sort(scores: Tensor, k: int) -> Tensor:
     return torch.sort(scores, dim=-1, descending=True, stable=True).indices[..., :k]
+
+
+def topk_stable(scores: Tensor, k: int) -> Tensor:
+    """Indices (rows, k) of the k largest entries of each row of scores (rows, n), in descending order with ties
+    broken by lower index (deterministic, §3.5).
+
+    Uses ``torch.topk``; rows where the k-th value is tied with an unselected entry fall back to a stable sort,
+    so the result always equals the stable-sort definition.
+    """
+    n = scores.shape[-1]
+    if k >= n or n <= 64 or scores.shape[0] == 0:
+        return _topk_by_sort(scores, k)
+    vals, idx = torch.topk(scores, k, dim=-1, sorted=False)
+    kth = vals.min(dim=-1, keepdim=True).values
+    ambiguous = (scores >= kth).sum(-1) != k
+    idx = idx.sort(dim=-1).values  # index order, then a stable sort by value keeps lower index first on ties
+    order = torch.sort(torch.gather(scores, 1, idx), dim=-1, descending=True, stable=True).indices
+    idx = torch.gather(idx, 1, order)
+    if bool(ambiguous.any()):
+        rows = torch.nonzero(ambiguous).squeeze(1)
+        idx[rows] = _topk_by_sort(scores[rows], k)
+    return idx
 
 
 def aggregate_points(v: Tensor, p: Tensor, k: int, chunk: int = 4096) -> tuple[Tensor, Tensor]:
