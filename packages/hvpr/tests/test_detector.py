@@ -178,3 +178,32 @@ def test_checkpoint_round_trip(tmp_path):
     assert torch.equal(fresh.memory.weight, src.memory.weight)
     with pytest.raises(CheckpointError):
         HVPR(preset("tiny_synthetic")).load_checkpoint(str(tmp_path / "missing.pt"))
+
+
+def test_multiclass_anchor_layout_and_assignment():
+    from hvpr.config import AnchorConfig
+
+    cfg = preset("tiny_synthetic")
+    cfg.data.class_names = ("Car", "Pedestrian", "Cyclist")
+    cfg.model.head.anchors = [
+        AnchorConfig("Car", ((3.9, 1.6, 1.56),), (0.0, 1.57), -1.78, 0.6, 0.45),
+        AnchorConfig("Pedestrian", ((0.8, 0.6, 1.73),), (0.0, 1.57), -0.6, 0.5, 0.35),
+        AnchorConfig("Cyclist", ((1.76, 0.6, 1.73),), (0.0, 1.57), -0.6, 0.5, 0.35),
+    ]
+    model = HVPR(cfg.validate())
+    h, w = model.feature_size
+    assert model.head.num_anchors == 6 and model.anchors.shape == (h * w * 6, 7)
+    grid = model.anchors.view(h, w, 6, 7)
+    torch.testing.assert_close(grid[0, 0, :, 3], torch.tensor([3.9, 3.9, 0.8, 0.8, 1.76, 1.76]))
+    torch.testing.assert_close(grid[0, 0, :, 6], torch.tensor([0.0, 1.57] * 3))
+    # a pedestrian placed exactly on an anchor: positives only in the pedestrian slots, with label 2
+    a = grid[5, 7, 2].clone()
+    gt = torch.zeros(1, 2, 8)
+    gt[0, 0, :7] = a
+    gt[0, 0, 7] = 2
+    labels, targets = model.assign(gt)
+    pos = torch.nonzero(labels[0] > 0).squeeze(1)
+    assert pos.numel() > 0 and set((pos % 6).tolist()) <= {2, 3} and (labels[0, pos] == 2).all()
+    assert ((5 * w + 7) * 6 + 2) in pos.tolist()
+    torch.testing.assert_close(targets[0, (5 * w + 7) * 6 + 2], torch.zeros(7), atol=1e-6, rtol=0)
+    assert (labels[0] >= 0).sum() > 0 and (labels[0] == 1).sum() == 0 and (labels[0] == 3).sum() == 0
