@@ -93,3 +93,22 @@ def test_selfcheck(capsys):
     assert main(["selfcheck"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["checkpoint_round_trip"] is True and out["auc"] == 0.75 and 30 < out["psnr_db"] < 40
+
+
+@pytest.mark.parametrize(
+    "fn, good, bad",
+    [
+        (cli.positive_int, [("1", 1), ("12", 12)], ["0", "-3", "1.5", "x"]),
+        (cli.nonnegative_int, [("0", 0), ("7", 7)], ["-1", "2.0", ""]),
+        (cli.positive_float, [("1e-3", 1e-3), ("2", 2.0)], ["0", "-1", "nan", "inf", "x"]),
+        (cli.nonnegative_float, [("0", 0.0), ("0.5", 0.5)], ["-0.1", "nan", "inf"]),
+    ],
+)
+def test_argparse_number_types(fn, good, bad):
+    import argparse
+
+    for text, value in good:
+        assert fn(text) == value and type(fn(text)) is type(value)
+    for text in bad:
+        with pytest.raises(argparse.ArgumentTypeError, match="expected"):
+            fn(text)

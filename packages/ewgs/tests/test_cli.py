@@ -91,7 +91,7 @@ def test_resume_is_bit_for_bit(fp_run, tmp_path):
     (["train", "--w-bits", "0"], 2, "bits"),
     (["train", "--lr", "nan"], 2, "number"),
     (["train", "--dataset", "imagenet3"], 2, "invalid choice"),
-    (["train", "--epochs", "-1"], 2, "positive"),
+    (["train", "--epochs", "-1"], 2, "whole number >= 1"),
     (["train", "--dataset", "cifar10", "--data-root", "/nonexistent/cifar", "--epochs", "1"], 1, "cifar-10-batches-py"),
     (["train", "--dataset", "fashion-mnist", "--data-root", "/nonexistent", "--epochs", "1"], 1, "idx"),
     (["eval", "--weights", "/nonexistent.pt"], 1, "not found"),

@@ -121,7 +121,7 @@ def test_train_recon_defaults_switch(tmp_path):
 @pytest.mark.parametrize(
     ("argv", "code", "needle"),
     [
-        (["train", "--lr", "-1"], 2, "expected a number"),
+        (["train", "--lr", "-1"], 2, "expected a finite number > 0"),
         (["eval", "--lambda", "1.5"], 2, "[0, 1]"),
         (["train", "--method", "gan"], 2, "invalid choice"),
         (["train", "--size", "30", "--data-root", "."], 1, "divisible by 8"),

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import traceback
@@ -43,6 +44,10 @@ __all__ = [
     "common_parser",
     "emit",
     "make_parser",
+    "nonnegative_float",
+    "nonnegative_int",
+    "positive_float",
+    "positive_int",
     "resolve_config",
     "run",
 ]
@@ -55,14 +60,46 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def _positive_int(text: str) -> int:
+def _number(text: str, kind: type, what: str) -> float:
     try:
-        value = int(text)
+        v = kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if kind is float and not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return v
+
+
+def positive_int(text: str) -> int:
+    """argparse ``type=``: a whole number >= 1."""
+    v = _number(text, int, "a whole number >= 1")
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {v}")
+    return int(v)
+
+
+def nonnegative_int(text: str) -> int:
+    """argparse ``type=``: a whole number >= 0."""
+    v = _number(text, int, "a whole number >= 0")
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {v}")
+    return int(v)
+
+
+def positive_float(text: str) -> float:
+    """argparse ``type=``: a finite number > 0."""
+    v = _number(text, float, "a finite number > 0")
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return float(v)
+
+
+def nonnegative_float(text: str) -> float:
+    """argparse ``type=``: a finite number >= 0."""
+    v = _number(text, float, "a finite number >= 0")
+    if not v >= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return float(v)
 
 
 def common_parser() -> argparse.ArgumentParser:
@@ -78,9 +115,9 @@ def common_parser() -> argparse.ArgumentParser:
     g.add_argument("--output-dir", type=Path, metavar="PATH", help="where results and checkpoints go")
     g.add_argument("--weights", type=Path, metavar="PATH", help="model weights / checkpoint to load")
     g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="compute device")
-    g.add_argument("--seed", type=_positive_int, default=None, help="random seed")
-    g.add_argument("--num-workers", type=_positive_int, default=0, metavar="N", help="data-loading workers")
-    g.add_argument("--threads", type=_positive_int, default=None, metavar="N", help="torch CPU threads")
+    g.add_argument("--seed", type=nonnegative_int, default=None, help="random seed")
+    g.add_argument("--num-workers", type=nonnegative_int, default=0, metavar="N", help="data-loading workers")
+    g.add_argument("--threads", type=nonnegative_int, default=None, metavar="N", help="torch CPU threads")
     g.add_argument("-v", "--verbose", action="count", default=0, help="more logging; tracebacks on errors")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     return p

@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from cvcore import cli
+from cvcore.cli import nonnegative_float as _nonneg_float
+from cvcore.cli import positive_float as _pos_float
+from cvcore.cli import positive_int as _pos_int
 from ewgs import __version__
 
 __all__ = ["build_parser", "main"]
@@ -20,33 +23,6 @@ def _bits(text: str) -> int:
     if not (1 <= v <= 8 or v == 32):
         hint = " (bits, not levels: 2 levels = 1 bit)" if v in (16, 64, 128, 256) else ""
         raise argparse.ArgumentTypeError(f"expected bits 1..8 or 32 (full precision), got {v}{hint}")
-    return v
-
-
-def _pos_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
-    return v
-
-
-def _nonneg_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not v >= 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
-    return v
-
-
-def _pos_float(text: str) -> float:
-    v = _nonneg_float(text)
-    if v == 0:
-        raise argparse.ArgumentTypeError("expected a number > 0")
     return v
 
 

@@ -10,6 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cvcore import cli
+from cvcore.cli import nonnegative_float as _nonneg_float
+from cvcore.cli import positive_float as _pos_float
+from cvcore.cli import positive_int as _pos_int
 from mnad import __version__
 
 DATASET_CHOICES = ("ped2", "avenue", "shanghai", "folder")
@@ -22,33 +25,6 @@ def _unit_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
     if not 0.0 <= v <= 1.0:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {v}")
-    return v
-
-
-def _nonneg_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not v >= 0.0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {v}")
-    return v
-
-
-def _pos_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {v}")
-    return v
-
-
-def _pos_float(text: str) -> float:
-    v = _nonneg_float(text)
-    if v == 0.0:
-        raise argparse.ArgumentTypeError("expected a number > 0")
     return v
 
 

@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cvcore import cli
+from cvcore.cli import nonnegative_float as _pos_float
+from cvcore.cli import nonnegative_int as _nonneg_int
+from cvcore.cli import positive_int as _pos_int
 from cvcore.errors import ConfigError, DataError, UserError
-
 from pisr import __version__
 
 EVAL_HELP = (
@@ -26,36 +28,6 @@ def _scale(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer scale, got {text!r}") from None
     if v < 2:
         raise argparse.ArgumentTypeError(f"scale must be >= 2, got {v}")
-    return v
-
-
-def _pos_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
-    return v
-
-
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {v}")
-    return v
-
-
-def _pos_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(v) or v < 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
     return v
 
 
@@ -211,8 +183,8 @@ def _eval(args: argparse.Namespace) -> int:
 
 def _save_eval_images(model, datasets, scale, folder: Path) -> None:
     import numpy as np
-    from cvcore.data import write_image
 
+    from cvcore.data import write_image
     from pisr.data import imresize
     from pisr.inference import super_resolve_y
 
@@ -227,7 +199,6 @@ def _save_eval_images(model, datasets, scale, folder: Path) -> None:
 # --------------------------------------------------------------------------------------- upscale
 def _upscale(args: argparse.Namespace) -> int:
     from cvcore.data import list_images, read_image, write_image
-
     from pisr.inference import upscale
     from pisr.weights import load_fsrcnn
 
@@ -292,9 +263,9 @@ def _export(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------------ demo
 def _demo(args: argparse.Namespace) -> int:
     import torch
+
     from cvcore.progress import get_logger
     from cvcore.viz import save_png, side_by_side
-
     from pisr.demo import PhotoRecipe, comparison_crop, run_photo_training
     from pisr.metrics import evaluate
     from pisr.weights import default_weights_path, load_fsrcnn, save_fsrcnn

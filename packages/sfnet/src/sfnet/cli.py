@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cvcore import cli
+from cvcore.cli import positive_float as _positive_float
+from cvcore.cli import positive_int as _pos_int
 from cvcore.errors import ConfigError, DataError, UserError
 from sfnet import __version__
 
@@ -200,26 +202,6 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
                    help="backbone (for the official adaptation-only checkpoint; sfnet checkpoints know theirs)")
     p.add_argument("--backbone-weights", default=None, metavar="{none,imagenet,PATH}",
                    help="backbone weights: none, imagenet (torchvision download) or a resnet101 state dict")
-
-
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return v
-
-
-def _pos_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {v}")
-    return v
 
 
 def _user_errors(func):
