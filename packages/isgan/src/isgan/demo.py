@@ -15,8 +15,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
-
 from cvcore import cli
 from cvcore.progress import get_logger
 
@@ -104,5 +102,4 @@ def run_demo(args: argparse.Namespace) -> int:
           f"(colour-histogram oracle {result['oracle_histogram']['rank1']:.1f} / "
           f"{result['oracle_histogram']['mAP']:.1f})", file=__import__("sys").stderr)
     cli.emit(result, args, name="demo.json")
-    torch.set_grad_enabled(True)
     return 0

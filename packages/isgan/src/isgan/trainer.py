@@ -8,12 +8,10 @@ gradients are averaged across ranks before every optimiser step.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -207,7 +205,3 @@ class StageTrainer:
         for s in stages:
             prev = str(self.fit(s, init_from=prev))
         return Path(prev)
-
-
-def config_dict(cfg: TrainConfig) -> dict[str, Any]:
-    return dataclasses.asdict(cfg)

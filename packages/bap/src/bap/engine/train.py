@@ -17,7 +17,6 @@ import torch.nn.functional as F
 from bap.config import ClassifierConfig, SegConfig
 from bap.data.transforms import augment
 from bap.engine.loop import BatchSampler, resume_state, save_state
-from bap.engine.sgd import SGD
 from bap.models.classifier import BAPClassifier, caffe_normalize
 from bap.models.deeplab import DeepLabLargeFOV, DeepLabV2ASPP, SegmentationNet
 from bap.noise_aware_loss import NoiseAwareLoss
@@ -42,11 +41,11 @@ def _to_tensor_image(img: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).contiguous()
 
 
-def _optimizer(model: torch.nn.Module, lr: float, momentum: float, wd: float) -> SGD:
-    return SGD(model.param_groups(lr, wd), lr=lr, momentum=momentum, weight_decay=wd)
+def _optimizer(model: torch.nn.Module, lr: float, momentum: float, wd: float) -> torch.optim.SGD:
+    return torch.optim.SGD(model.param_groups(lr, wd), lr=lr, momentum=momentum, weight_decay=wd)
 
 
-def _set_lr(opt: SGD, factor: float) -> None:
+def _set_lr(opt: torch.optim.Optimizer, factor: float) -> None:
     for g in opt.param_groups:
         g["lr"] = g["initial_lr"] * factor
 
