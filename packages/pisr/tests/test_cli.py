@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 import torch
-from cvcore.data.replica import Replica, rng_image
 
+from cvcore.data.replica import Replica
 from pisr import __version__
 from pisr.cli import main
 from pisr.data import imresize
@@ -113,6 +113,7 @@ def test_demo_on_a_folder(tmp_path, capsys):
     res = json.loads(capsys.readouterr().out)
     assert set(res["psnr_y"]) == {"bicubic", "fsrcnn_baseline", "pisr_student"}
     assert (tmp_path / "demo" / "demo_x2.png").is_file() and (tmp_path / "w.pt").is_file()
+    assert json.loads((tmp_path / "demo" / "demo.json").read_text())["psnr_y"] == res["psnr_y"]
     # the recipe of the shipped weights: plain FSRCNN only (no teacher), saved as deployable weights
     assert main(["demo", "--data-root", str(tmp_path / "photos"), "--iters", "2", "--teacher-iters", "0",
                  "--save-model", "baseline", "--output-dir", str(tmp_path / "demo2"), "--save-weights",
@@ -220,7 +221,6 @@ def test_default_output_dir_and_config_file(data_root, tmp_path, monkeypatch, ca
     assert main(["train-teacher", "--data-root", str(data_root), "--config", str(cfg_file), "--set", "lr=0.003",
                  *TINY]) == 0
     from cvcore.config import load_config
-
     from pisr.config import TrainConfig
 
     saved = load_config(TrainConfig, tmp_path / "runs" / "teacher_x2" / "config.toml")
@@ -234,3 +234,58 @@ def test_python_dash_m_help_in_a_subprocess():
 
     out = subprocess.run([sys.executable, "-m", "pisr", "--help"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and "upscale" in out.stdout and "train-teacher" in out.stdout
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--teacher-iters", "0", "--save-weights", "W"], "--teacher-iters must be > 0"),
+    (["--no-baseline", "--save-model", "baseline", "--save-weights", "W"], "--no-baseline"),
+    (["--no-baseline", "--baseline-iters", "5"], "contradict"),
+    (["--teacher-iters", "0", "--no-baseline", "--no-shipped"], "nothing to compare"),
+    (["--save-weights", "DIR"], "is a folder"),
+    (["--save-weights", "FILE/w.pt"], "not a folder"),
+    (["--output-dir", "FILE"], "not a folder"),
+    (["--output-dir", "FILE/sub"], "not a folder"),
+    (["--data-root", "EMPTY"], "train"),
+])
+def test_demo_validates_flags_before_training_or_writing(tmp_path, monkeypatch, capsys, flags, message):
+    """Bad demo flags: exit 1 with a one-line message, nothing trained, no output folder or weights created."""
+    import pisr.demo
+
+    def never(*a, **k):
+        raise AssertionError("the demo trained before validating its flags")
+
+    monkeypatch.setattr(pisr.demo, "run_photo_training", never)
+    (tmp_path / "DIR").mkdir()
+    (tmp_path / "EMPTY").mkdir()
+    (tmp_path / "FILE").write_text("x")
+    subst = {"W": tmp_path / "w.pt", "DIR": tmp_path / "DIR", "FILE": tmp_path / "FILE", "EMPTY": tmp_path / "EMPTY",
+             "FILE/w.pt": tmp_path / "FILE" / "w.pt", "FILE/sub": tmp_path / "FILE" / "sub"}
+    flags = [str(subst.get(f, f)) for f in flags]
+    if "--output-dir" not in flags:
+        flags += ["--output-dir", str(tmp_path / "out")]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(["demo", "--iters", "2", *flags, "-q"]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no out/, no w.pt
+    assert list((tmp_path / "DIR").iterdir()) == [] and (tmp_path / "FILE").read_text() == "x"
+
+
+def test_demo_failure_mid_run_removes_only_the_folder_it_created(tmp_path, monkeypatch, capsys):
+    """An error after the output folder was started removes that folder, never one that existed before."""
+    import pisr.demo
+    from cvcore.errors import DataError
+
+    def half_written(recipe, *, data_root=None, log=None, out_dir=None):
+        out_dir.mkdir(parents=True)
+        (out_dir / "last.pt").write_bytes(b"partial")
+        raise DataError("disk full (simulated)")
+
+    monkeypatch.setattr(pisr.demo, "run_photo_training", half_written)
+    assert main(["demo", "--iters", "2", "--save-checkpoints", "--output-dir", str(tmp_path / "new"), "-q"]) == 1
+    assert "simulated" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "keep.txt").write_text("mine")
+    assert main(["demo", "--iters", "2", "--save-checkpoints", "--output-dir", str(tmp_path / "old"), "-q"]) == 1
+    assert (tmp_path / "old" / "keep.txt").read_text() == "mine"

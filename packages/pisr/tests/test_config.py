@@ -2,9 +2,9 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+
 from cvcore.config import load_config
 from cvcore.errors import ConfigError
-
 from pisr.config import TrainConfig
 
 CONFIGS = sorted(Path(str(resources.files("pisr") / "configs")).glob("*.toml"))

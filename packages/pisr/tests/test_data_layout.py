@@ -3,11 +3,19 @@
 import numpy as np
 import pytest
 import torch
+
 from cvcore.data.replica import Replica, rng_image
 from cvcore.errors import DataError
-
-from pisr.data import (PairedPatches, PatchDataset, benchmark_folder, div2k_train, div2k_val, imresize, make_pair,
-                       rgb_to_y)
+from pisr.data import (
+    PairedPatches,
+    PatchDataset,
+    benchmark_folder,
+    div2k_train,
+    div2k_val,
+    imresize,
+    make_pair,
+    rgb_to_y,
+)
 from pisr.data.div2k import describe_layout
 
 

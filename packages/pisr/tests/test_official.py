@@ -2,8 +2,8 @@
 
 import pytest
 import torch
-from cvcore.errors import CheckpointError
 
+from cvcore.errors import CheckpointError
 from pisr.models import PISRStudent, PISRTeacher
 from pisr.official import load_official_checkpoint
 

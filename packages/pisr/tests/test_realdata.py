@@ -64,7 +64,7 @@ def _train_pairs(scale):
     pytest.importorskip("skimage")
     from pisr.data import TINY_TRAIN
 
-    return [(h, l) for _, h, l in photo_pairs(TINY_TRAIN, scale)]
+    return [(h, lo) for _, h, lo in photo_pairs(TINY_TRAIN, scale)]
 
 
 def _cfg(iters, seed=0, **kw):

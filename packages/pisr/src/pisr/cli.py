@@ -220,7 +220,7 @@ def _upscale(args: argparse.Namespace) -> int:
     else:
         dest = [Path(args.output)]
     written = []
-    for (f, img), d in zip(images, dest):
+    for (_f, img), d in zip(images, dest):
         out = upscale(img, model, tile=args.tile)
         written.append(str(write_image(d, out)))
     cli.emit({"scale": model.scale, "outputs": written}, None)
@@ -261,7 +261,68 @@ def _export(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------------------ demo
+def _first_existing(path: Path) -> Path:
+    """``path`` or its nearest existing ancestor."""
+    p = path.absolute()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def _check_writable_dir(path: Path, flag: str) -> None:
+    """``path`` is a folder, or can be created as one (its nearest existing ancestor is a writable folder)."""
+    import os
+
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{flag} {path} exists and is not a folder")
+    anc = _first_existing(path)
+    if not anc.is_dir():
+        raise UserError(f"{flag} {path} cannot be created: {anc} is not a folder")
+    if not os.access(anc, os.W_OK | os.X_OK):
+        raise UserError(f"{flag} {path}: {anc} is not writable")
+
+
+def _validate_demo(args: argparse.Namespace) -> None:
+    """Every demo flag checked before anything is trained or written (bad input leaves no files behind)."""
+    if args.no_baseline and args.baseline_iters is not None:
+        raise UserError("--baseline-iters and --no-baseline contradict each other")
+    if args.teacher_iters == 0 and args.no_baseline and args.no_shipped:
+        raise UserError("nothing to compare: --teacher-iters 0 skips the PISR student, --no-baseline the FSRCNN "
+                        "and --no-shipped the shipped weights")
+    if args.save_weights is not None:
+        if args.save_model == "student" and args.teacher_iters == 0:
+            raise UserError("--save-weights --save-model student needs a teacher: --teacher-iters must be > 0")
+        if args.save_model == "baseline" and args.no_baseline:
+            raise UserError("--save-weights --save-model baseline cannot be combined with --no-baseline")
+        w = Path(args.save_weights)
+        if w.is_dir():
+            raise UserError(f"--save-weights {w} is a folder; give a file name such as {w / 'fsrcnn.pt'}")
+        _check_writable_dir(w.parent, "--save-weights")
+    if args.output_dir is not None:
+        _check_writable_dir(Path(args.output_dir), "--output-dir")
+    if args.data_root is not None:
+        root = Path(args.data_root)
+        for sub in ("train", "eval"):
+            if not (root / sub).is_dir():
+                raise DataError(f"--data-root {root} needs {root / sub}/ (a folder of images); "
+                                "expected <root>/train/*.png and <root>/eval/*.png")
+
+
 def _demo(args: argparse.Namespace) -> int:
+    import shutil
+
+    _validate_demo(args)
+    out_dir = Path(args.output_dir or "pisr_demo")
+    created = not out_dir.exists()  # only a folder made by this run is removed again on failure
+    try:
+        return _run_demo(args, out_dir)
+    except BaseException:
+        if created and out_dir.is_dir():
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+
+
+def _run_demo(args: argparse.Namespace, out_dir: Path) -> int:
     import torch
 
     from cvcore.progress import get_logger
@@ -272,11 +333,11 @@ def _demo(args: argparse.Namespace) -> int:
 
     if args.threads is None:
         torch.set_num_threads(1)  # small convolutions on a shared 2-core box: 1 thread is faster
+    _warn_scale(args.scale)
     log = get_logger("pisr").info
     recipe = PhotoRecipe(scale=args.scale, teacher_iters=args.teacher_iters, student_iters=args.iters,
                          baseline_iters=0 if args.no_baseline else (args.baseline_iters or args.iters),
                          seed=0 if args.seed is None else args.seed)
-    out_dir = Path(args.output_dir or "pisr_demo")
     res = run_photo_training(recipe, data_root=args.data_root, log=log,
                              out_dir=(out_dir / "checkpoints") if args.save_checkpoints else None)
     models = {}
@@ -293,23 +354,21 @@ def _demo(args: argparse.Namespace) -> int:
         except UserError:
             pass
     tiles, labels = comparison_crop(res["eval"], models, args.scale)
-    picture = save_png(out_dir / f"demo_x{args.scale}.png", side_by_side(tiles, labels))
+    canvas = side_by_side(tiles, labels)
     result = {"scale": args.scale, "recipe": {k: v for k, v in vars(recipe).items()}, "cpu_seconds": res["seconds"],
               "psnr_y": {k: round(v["psnr"], 3) for k, v in metrics.items()},
               "ssim_y": {k: round(v["ssim"], 4) for k, v in metrics.items()},
               "per_image_psnr": {k: {n: round(p, 3) for n, p in v["per_image"].items()} for k, v in metrics.items()},
-              "picture": str(picture)}
+              "picture": str(out_dir / f"demo_x{args.scale}.png")}
     if args.save_weights is not None:
         key = "pisr_student" if args.save_model == "student" else "fsrcnn_baseline"
-        if key not in res["models"]:
-            raise UserError(f"--save-weights --save-model {args.save_model} needs that network to be trained "
-                            "(student: --teacher-iters > 0; baseline: no --no-baseline)")
         extra = {"recipe": result["recipe"], "tiny_eval_psnr_y": result["psnr_y"],
-                 "per_image_psnr": result["per_image_psnr"]}
-        extra["trained_as"] = args.save_model
+                 "per_image_psnr": result["per_image_psnr"], "trained_as": args.save_model}
         result["saved_weights"] = str(save_fsrcnn(args.save_weights, res["models"][key], extra=extra))
+    save_png(out_dir / f"demo_x{args.scale}.png", canvas)
     for row, v in result["psnr_y"].items():
         log(f"x{args.scale} {row:16s} PSNR(Y) {v:.2f} dB  SSIM(Y) {result['ssim_y'][row]:.4f}")
+    args.output_dir = out_dir  # demo.json beside the picture
     cli.emit(result, args, name="demo.json")
     return 0
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from cvcore.metrics import psnr as _psnr
 from cvcore.metrics import ssim as _ssim
 

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Literal
 
 import torch
-from cvcore.errors import CheckpointError
 from torch import nn
+
+from cvcore.errors import CheckpointError
 
 __all__ = ["load_official_checkpoint", "map_official_keys"]
 

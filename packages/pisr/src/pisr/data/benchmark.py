@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 from cvcore.errors import DataError
-
 from pisr.data.pairs import ImageFolderPairs
 
 __all__ = ["BENCHMARK_SETS", "benchmark_folder", "describe_layout"]

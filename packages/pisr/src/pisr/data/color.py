@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from cvcore.metrics import rgb_to_y as _cv_rgb_to_y
 
 __all__ = ["rgb_to_y", "rgb_to_ycbcr", "ycbcr_to_rgb"]

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 from cvcore.errors import DataError
-
 from pisr.data.pairs import ImageFolderPairs, PairedPatches
 
 __all__ = ["DIV2K_TRAIN", "DIV2K_VAL", "div2k_dirs", "div2k_train", "div2k_val", "describe_layout"]

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from cvcore.data import list_images, read_image
-from cvcore.errors import DataError
 from torch.utils.data import Dataset
 
+from cvcore.data import list_images, read_image
+from cvcore.errors import DataError
 from pisr.data.color import rgb_to_y
 from pisr.data.imresize import imresize
 
@@ -97,10 +97,10 @@ class PatchDataset(Dataset):
             raise DataError("no training images")
         if patch_size % scale:
             raise ValueError(f"patch_size {patch_size} must be a multiple of the scale {scale}")
-        self.pairs = [(np.ascontiguousarray(h, np.float32), np.ascontiguousarray(l, np.float32)) for h, l in pairs]
+        self.pairs = [(np.ascontiguousarray(h, np.float32), np.ascontiguousarray(lo, np.float32)) for h, lo in pairs]
         self.scale, self.patch_size, self.repeat, self.augment = scale, patch_size, max(1, int(repeat)), augment
         lp = patch_size // scale
-        for hr, lr in self.pairs:
+        for _hr, lr in self.pairs:
             if min(lr.shape) < lp:
                 raise DataError(f"an image of LR size {lr.shape} is smaller than the LR patch {lp}")
 
@@ -139,7 +139,7 @@ class PairedPatches(PatchDataset):
                  scale: int, patch_size: int, repeat: int = 1, augment: bool = True,
                  names: Sequence[str] | None = None) -> None:
         hrs, lrs = _pairs_from_dirs(hr_dir, lr_dir, scale, names)
-        super().__init__([_load(h, l, scale) for h, l in zip(hrs, lrs)], scale, patch_size, repeat, augment)
+        super().__init__([_load(h, lo, scale) for h, lo in zip(hrs, lrs)], scale, patch_size, repeat, augment)
         self.files = hrs
 
 
@@ -156,12 +156,12 @@ class ImageFolderPairs(Dataset):
                  pairs: Sequence[tuple[str, np.ndarray, np.ndarray]] | None = None) -> None:
         self.scale = scale
         if pairs is not None:
-            self.items = [(n, np.asarray(h, np.float32), np.asarray(l, np.float32)) for n, h, l in pairs]
+            self.items = [(n, np.asarray(h, np.float32), np.asarray(lo, np.float32)) for n, h, lo in pairs]
         else:
             if hr_dir is None:
                 raise ValueError("give hr_dir or pairs")
             hrs, lrs = _pairs_from_dirs(hr_dir, lr_dir, scale, names)
-            self.items = [(h.stem, *_load(h, l, scale)) for h, l in zip(hrs, lrs)]
+            self.items = [(h.stem, *_load(h, lo, scale)) for h, lo in zip(hrs, lrs)]
 
     def __len__(self) -> int:
         return len(self.items)
@@ -172,4 +172,4 @@ class ImageFolderPairs(Dataset):
 
     def pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """``[(hr_y, lr_y), ...]`` to build a :class:`PatchDataset` from the same images."""
-        return [(h, l) for _, h, l in self.items]
+        return [(h, lo) for _, h, lo in self.items]

@@ -7,6 +7,7 @@ scikit-image is not a runtime dependency: :func:`load_photo` imports it lazily a
 from __future__ import annotations
 
 import numpy as np
+
 from cvcore.errors import DataError
 
 __all__ = ["TINY_EVAL", "TINY_TRAIN", "load_photo", "photo_pairs"]

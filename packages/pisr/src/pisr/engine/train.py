@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
 from cvcore import checkpoint as ck
 from cvcore import distributed as dist
 from cvcore.config import save_config
 from cvcore.progress import MetricsLogger, get_logger, progress
 from cvcore.seed import seed_everything, seed_worker
-from torch import nn
-from torch.utils.data import DataLoader, Dataset
-
 from pisr.config import TrainConfig
 from pisr.losses import StudentLoss, TeacherLoss, reconstruction_loss
 from pisr.models import FSRCNN, PISRStudent, PISRTeacher, init_student_from_teacher

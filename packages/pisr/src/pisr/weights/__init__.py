@@ -12,10 +12,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import torch
+from torch import nn
+
 from cvcore import checkpoint as ck
 from cvcore.errors import CheckpointError
-from torch import nn
 
 __all__ = ["default_weights_path", "load_model", "load_fsrcnn", "save_fsrcnn"]
 
