@@ -67,3 +67,26 @@ def test_official_errors(tmp_path):
         official_to_ours({"head.weight": torch.zeros(1)})
     with pytest.raises(CheckpointError, match="dims"):
         load_official_checkpoint(fe, gen, torch.randn(5, 7), backbone="tiny", width=8)
+
+
+def test_official_spnet_deeplabv2_pair(tmp_path):
+    from gzs3.models import DeepLabV2Encoder
+
+    visual = DeepLabV2Encoder(4, backbone="tiny", width=4).eval()
+    semantic = SemanticEncoder(6, visual.feature_dim)
+    state = {("pred_conv." + k[len("classifier."):] if k.startswith("classifier.") else k): v
+             for k, v in visual.state_dict().items() if not k.endswith("num_batches_tracked")}
+    assert "pred_conv.weight" in state and "aspp.c2.weight" in state
+    fe = {"arch": "DeepLabV2_classifier_600", "epoch": 50, "state_dict": state}
+    gen = {"arch": "GeneratorMLP", "state_dict": {"model.weight": semantic.net[0].weight.detach(),
+                                                  "model.bias": semantic.net[0].bias.detach()}}
+    torch.save(fe, tmp_path / "FE_checkpoint-epoch50.pth")
+    torch.save(gen, tmp_path / "Gen_checkpoint-epoch50.pth")
+    table = torch.randn(4, 6)
+    model = load_official_checkpoint(tmp_path / "FE_checkpoint-epoch50.pth", None, table, unseen=[3], backbone="tiny", width=4)
+    assert isinstance(model.visual, DeepLabV2Encoder)
+    x = torch.randn(1, 3, 33, 33)
+    torch.testing.assert_close(model.visual(x)[1], visual(x)[1])
+    torch.testing.assert_close(model.prototypes(), semantic(table))
+    with pytest.raises(CheckpointError, match="DeepLab-V2"):
+        load_official_checkpoint(tmp_path / "FE_checkpoint-epoch50.pth", None, table, backbone="tiny", width=8)

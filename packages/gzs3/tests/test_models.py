@@ -103,3 +103,70 @@ def test_load_imagenet_weights(tmp_path):
     (tmp_path / "trunc.pth").write_bytes((tmp_path / "r50.pth").read_bytes()[:1000])
     with pytest.raises(CheckpointError):
         bb.load_imagenet(tmp_path / "trunc.pth")
+
+
+def test_deeplabv2_spnet_full_size_parameter_counts_and_shapes():
+    from gzs3.models import DeepLabV2Encoder
+
+    with torch.device("meta"):
+        m = DeepLabV2Encoder(21).eval()
+        logits, v = m(torch.empty(1, 3, 321, 321))
+    assert count(m.backbone) == 42_500_160  # same ResNet-101 size, Caffe layout
+    assert count(m.aspp) == 4 * (2048 * 9 * 600 + 600) == 44_239_200
+    assert count(m.classifier) == 600 * 21 + 21
+    assert count(m) == 86_751_981
+    assert count(SemanticEncoder(600, 600)) == 360_600
+    assert v.shape == (1, 600, 41, 41) and logits.shape == (1, 21, 321, 321)  # OS 8, ceil-mode pooling
+    keys = set(m.state_dict())
+    assert {"backbone.layer1.conv1.conv.weight", "backbone.layer2.block1.shortcut.conv.weight",
+            "backbone.layer4.block23.conv3x3.bn.running_var", "aspp.c3.bias", "classifier.weight"} <= keys
+    blk = m.backbone.layer3.block1
+    assert blk.reduce.conv.stride == (2, 2) and blk.conv3x3.conv.stride == (1, 1)  # stride on the 1x1
+    assert [b.conv3x3.conv.dilation for b in m.backbone.layer5] == [(4, 4)] * 3
+    assert m.backbone.layer4.block1.conv3x3.conv.dilation == (2, 2)
+
+
+def test_deeplabv2_tiny_matches_its_definition():
+    from gzs3.models import DeepLabV2Encoder
+
+    m = DeepLabV2Encoder(5, backbone="tiny", width=4).eval()
+    x = torch.randn(2, 3, 41, 50)
+    logits, v = m(x)
+    assert v.shape == (2, 16, 6, 7) and logits.shape == (2, 5, 41, 50)
+    with torch.no_grad():  # v = ReLU(sum of the four atrous branches), logits = upsampled 1x1 classifier
+        h = m.backbone(x)
+        ref = torch.relu(sum(conv(h) for conv in (m.aspp.c0, m.aspp.c1, m.aspp.c2, m.aspp.c3)))
+        up = torch.nn.functional.interpolate(m.classifier(ref), size=(41, 50), mode="bilinear", align_corners=True)
+    torch.testing.assert_close(v, ref)
+    torch.testing.assert_close(logits, up)
+    assert (v >= 0).all()
+    m.train()
+    assert all(not b.training for b in m.backbone.modules() if isinstance(b, nn.BatchNorm2d))
+    bb, head = m.parameter_groups()
+    assert len(bb) + len(head) == len(list(m.parameters()))
+    with pytest.raises(ValueError):
+        DeepLabV2Encoder(5, backbone="resnet50")
+
+
+def test_deeplabv2_selectable_from_config_and_cli(tmp_path):
+    import json
+
+    from cvcore.config import load_config
+    from gzs3.cli import main
+    from gzs3.config import TrainConfig, preset_path
+    from gzs3.engine.builders import build_class_setup, build_model
+    from gzs3.models import DeepLabV2Encoder
+
+    cfg = load_config(TrainConfig, preset_path("synthetic_tiny"), ["model.arch=deeplabv2", "model.width=4"])
+    model = build_model(cfg, build_class_setup(cfg))
+    assert isinstance(model.visual, DeepLabV2Encoder) and model.semantic.out_dim == 16
+    out = tmp_path / "v2"
+    assert main(["train", "--preset", "synthetic_tiny", "--arch", "deeplabv2", "--set", "model.width=4",
+                 "--set", "optim.epochs=1", "--set", "optim.batch_size=4", "--set", "data.synthetic_train=4",
+                 "--set", "data.synthetic_val=1", "--set", "data.synthetic_size=32", "--output-dir", str(out), "-q"]) == 0
+    from gzs3.checkpoints import load_trained
+
+    loaded, lcfg, _ = load_trained(out / "last.pt")
+    assert lcfg.model.arch == "deeplabv2" and isinstance(loaded.visual, DeepLabV2Encoder)
+    assert "apollonius" in json.loads((out / "metrics.json").read_text())["metrics"]
+    assert main(["train", "--preset", "synthetic_tiny", "--arch", "resnet"]) == 2

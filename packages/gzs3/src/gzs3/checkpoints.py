@@ -16,9 +16,9 @@ from cvcore.config import from_dict
 from cvcore.errors import CheckpointError
 from gzs3.config import TrainConfig
 from gzs3.joint_embedding import JointEmbeddingModel
-from gzs3.models import DeepLabV3PlusEncoder, SemanticEncoder
+from gzs3.models import DeepLabV2Encoder, DeepLabV3PlusEncoder, SemanticEncoder
 
-__all__ = ["load_official_checkpoint", "load_trained", "official_to_ours"]
+__all__ = ["is_deeplabv2", "load_official_checkpoint", "load_trained", "official_to_ours"]
 
 # official DeepLabV3Plus key prefix -> ours (model/deeplabv3.py layout)
 _RULES: tuple[tuple[str, str], ...] = (
@@ -32,13 +32,28 @@ _RULES: tuple[tuple[str, str], ...] = (
 )
 
 
+# official DeepLabV2_classifier_600 (model/deeplabv2.py + model/model.py) -> DeepLabV2Encoder
+_RULES_V2: tuple[tuple[str, str], ...] = (
+    (r"^backbone\.", "backbone."),
+    (r"^aspp\.c(\d)\.", r"aspp.c\1."),
+    (r"^pred_conv\.", "classifier."),
+)
+
+
+def is_deeplabv2(state: dict[str, torch.Tensor]) -> bool:
+    """True for the authors' SPNet-setting (DeepLab-V2) visual-encoder state dict."""
+    return any(k.removeprefix("module.").startswith(("aspp.c0.", "pred_conv.")) for k in state)
+
+
 def official_to_ours(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Rename an official visual-encoder state dict (``module.`` prefixes allowed) to
-    :class:`gzs3.models.DeepLabV3PlusEncoder` keys. Unknown keys raise :class:`CheckpointError`."""
+    :class:`gzs3.models.DeepLabV3PlusEncoder` keys, or :class:`gzs3.models.DeepLabV2Encoder` keys
+    for the SPNet-setting files. Unknown keys raise :class:`CheckpointError`."""
     out = {}
+    rules = _RULES_V2 if is_deeplabv2(state) else _RULES
     for k, v in state.items():
         k = k.removeprefix("module.")
-        for pat, rep in _RULES:
+        for pat, rep in rules:
             if re.match(pat, k):
                 out[re.sub(pat, rep, k)] = v
                 break
@@ -68,7 +83,8 @@ def load_official_checkpoint(fe_path: str | os.PathLike[str], gen_path: str | os
     """Build a :class:`JointEmbeddingModel` from the authors' two files.
 
     Args:
-        fe_path: ``fe_checkpoint-epochN.pth`` (dict with ``arch, epoch, state_dict, ...``).
+        fe_path: ``fe_checkpoint-epochN.pth`` (dict with ``arch, epoch, state_dict, ...``); a
+            DeepLab-V2 (SPNet-setting ``FE_checkpoint``) state dict is recognised by its keys.
         gen_path: ``gen_checkpoint-epochN.pth``; None derives it as the official code does,
             replacing "fe" by "gen" in the *file name only* (the official code rewrites the whole
             path, which breaks when a folder name contains "fe").
@@ -80,21 +96,32 @@ def load_official_checkpoint(fe_path: str | os.PathLike[str], gen_path: str | os
         CheckpointError: missing/truncated files, unknown keys or shapes that do not fit.
     """
     fe_path = Path(fe_path)
-    gen_path = Path(gen_path) if gen_path is not None else fe_path.with_name(fe_path.name.replace("fe", "gen", 1))
-    fe = official_to_ours(_read_official(fe_path))
+    if gen_path is None:  # "fe_checkpoint" (ZS3 trainers) or "FE_checkpoint" / "Gen_checkpoint" (SPNet trainer)
+        name = fe_path.name
+        gen_name = name.replace("fe", "gen", 1) if "fe" in name else name.replace("FE", "Gen", 1)
+        gen_path = fe_path.with_name(gen_name)
+    gen_path = Path(gen_path)
+    raw = _read_official(fe_path)
+    v2 = is_deeplabv2(raw)
+    fe = official_to_ours(raw)
     gen = {k.removeprefix("module."): v for k, v in _read_official(gen_path).items()}
     if "classifier.weight" not in fe:
-        raise CheckpointError(f"{fe_path} has no decoder.pred_conv.weight: not a JoEm DeepLabV3+ checkpoint")
+        raise CheckpointError(f"{fe_path} has no decoder.pred_conv.weight / pred_conv.weight: not a JoEm checkpoint")
     num_classes = fe["classifier.weight"].shape[0]
-    visual = DeepLabV3PlusEncoder(num_classes, output_stride=output_stride, backbone=backbone, width=width)
+    arch = "DeepLab-V2" if v2 else "DeepLabV3+"
+    visual: DeepLabV3PlusEncoder | DeepLabV2Encoder
+    if v2:
+        visual = DeepLabV2Encoder(num_classes, backbone, feature_dim=fe["classifier.weight"].shape[1], width=width)
+    else:
+        visual = DeepLabV3PlusEncoder(num_classes, output_stride=output_stride, backbone=backbone, width=width)
     try:
         res = visual.load_state_dict(fe, strict=False)
     except RuntimeError as exc:
-        raise CheckpointError(f"{fe_path} does not fit DeepLabV3+ ResNet-101: {str(exc).splitlines()[0]}") from exc
+        raise CheckpointError(f"{fe_path} does not fit {arch} {backbone}: {str(exc).splitlines()[0]}") from exc
     # SynchronizedBatchNorm2d of the official code may not store num_batches_tracked
     missing = [k for k in res.missing_keys if not k.endswith("num_batches_tracked")]
     if missing or res.unexpected_keys:
-        raise CheckpointError(f"{fe_path} does not fit DeepLabV3+ ResNet-101: missing {missing[:3]}, "
+        raise CheckpointError(f"{fe_path} does not fit {arch} {backbone}: missing {missing[:3]}, "
                               f"unexpected {res.unexpected_keys[:3]}")
     w = gen.get("model.weight")
     if w is None:

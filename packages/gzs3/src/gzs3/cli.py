@@ -107,6 +107,8 @@ def build_parser() -> cli.Parser:
     t.add_argument("--n-unseen", type=int)
     t.add_argument("--split-protocol", choices=("joem", "zs3"))
     t.add_argument("--embeddings", type=Path, metavar="PATH", help="class-embedding table (.pkl/.npy/.pt)")
+    t.add_argument("--arch", choices=("deeplabv3plus", "deeplabv2"),
+                   help="visual encoder: DeepLabV3+ (ZS3 setting) or DeepLab-V2 ResNet-101 OS 8, 600-d (SPNet setting)")
     t.add_argument("--backbone", choices=("resnet101", "resnet50", "tiny"))
     t.add_argument("--backbone-weights", type=Path, metavar="PATH", help="ImageNet ResNet state dict (torchvision keys)")
     t.add_argument("--epochs", type=_positive)

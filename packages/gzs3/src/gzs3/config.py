@@ -31,9 +31,11 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
+    arch: Literal["deeplabv3plus", "deeplabv2"] = "deeplabv3plus"  # deeplabv2 = SPNet setting (OS 8, 600-d v)
     backbone: Literal["resnet101", "resnet50", "tiny"] = "resnet101"
-    output_stride: Literal[8, 16] = 16
+    output_stride: Literal[8, 16] = 16  # deeplabv3plus only (DeepLab-V2 is always OS 8)
     width: int = 16  # tiny backbone only
+    feature_dim: int = 0  # 0 = the architecture default (256 V3+, 600 V2; tiny: width / 4 width)
     backbone_weights: str = ""  # torchvision-layout ImageNet state dict (fc ignored)
     freeze_backbone_bn: bool = True
     semantic_hidden: int = 0

@@ -20,7 +20,7 @@ from gzs3.data import (
 from gzs3.data.synthetic import SYNTHETIC_CLASSES
 from gzs3.embeddings import load_table
 from gzs3.joint_embedding import JointEmbeddingModel
-from gzs3.models import DeepLabV3PlusEncoder, SemanticEncoder
+from gzs3.models import DeepLabV2Encoder, DeepLabV3PlusEncoder, SemanticEncoder
 
 __all__ = ["ClassSetup", "build_class_setup", "build_datasets", "build_model"]
 
@@ -93,9 +93,19 @@ def build_datasets(cfg: TrainConfig, setup: ClassSetup, *, train: bool = True, v
 
 def build_model(cfg: TrainConfig, setup: ClassSetup) -> JointEmbeddingModel:
     m = cfg.model
-    visual = DeepLabV3PlusEncoder(
-        num_classes=setup.table.shape[0], output_stride=m.output_stride, backbone=m.backbone,
-        freeze_backbone_bn=m.freeze_backbone_bn, pretrained=m.backbone_weights or None, width=m.width,
-    )
+    visual: DeepLabV3PlusEncoder | DeepLabV2Encoder
+    if m.arch == "deeplabv2":
+        if m.backbone not in ("resnet101", "tiny"):
+            raise ConfigError(f"model.arch=deeplabv2 takes backbone resnet101 or tiny, got {m.backbone!r}")
+        visual = DeepLabV2Encoder(setup.table.shape[0], m.backbone, m.feature_dim or None, m.freeze_backbone_bn,
+                                  m.backbone_weights or None, width=m.width)
+    elif m.arch == "deeplabv3plus":
+        visual = DeepLabV3PlusEncoder(
+            num_classes=setup.table.shape[0], output_stride=m.output_stride, backbone=m.backbone,
+            freeze_backbone_bn=m.freeze_backbone_bn, pretrained=m.backbone_weights or None, width=m.width,
+            feature_dim=m.feature_dim or None,
+        )
+    else:
+        raise ConfigError(f"unknown model.arch {m.arch!r}: use deeplabv3plus or deeplabv2")
     semantic = SemanticEncoder(setup.table.shape[1], visual.feature_dim, m.semantic_hidden)
     return JointEmbeddingModel(visual, semantic, setup.table, setup.unseen, setup.names)
