@@ -2,6 +2,7 @@
 
 import re
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -144,7 +145,9 @@ def test_cuhk03_mat_new_protocol_config(tmp_path):
         for cam in (1, 2):
             name = f"1_{pid:03d}_{cam}_01.png"
             rep.image(f"images_labeled/{name}", rng_image(8, 4, seed=pid))
-            names.append(name); labels.append(pid); cams.append(cam)
+            names.append(name)
+            labels.append(pid)
+            cams.append(cam)
     cell = np.empty((len(names), 1), dtype=object)
     for i, n in enumerate(names):
         cell[i, 0] = n
@@ -158,3 +161,119 @@ def test_cuhk03_mat_new_protocol_config(tmp_path):
     assert ds.gallery[0].path.endswith("1_003_2_01.png")
     with pytest.raises(DataError, match="detected"):
         CUHK03(tmp_path, labeled=False, layout="mat")
+
+
+def _write_cuhk03_v73(path, pairs_pids=(3, 2), seed=0):
+    """A tiny ``cuhk-03.mat`` the way MATLAB v7.3 stores it: HDF5 with transposed arrays and cells as
+    datasets of object references into ``#refs#`` (an empty cell is a ``uint64 [0, 0]``)."""
+    h5py = pytest.importorskip("h5py")
+    rng = np.random.default_rng(seed)
+    images = {}
+    with h5py.File(path, "w") as f:
+        refs = f.create_group("#refs#")
+        counter = iter(range(10**6))
+
+        def store(arr):
+            return refs.create_dataset(f"r{next(counter)}", data=arr).ref
+
+        for kind in ("labeled", "detected"):
+            pair_refs = []
+            for pair, n_pids in enumerate(pairs_pids):
+                cells = np.empty((10, n_pids), dtype=h5py.ref_dtype)  # MATLAB (n_pids, 10), transposed
+                for pid in range(n_pids):
+                    for index in range(10):
+                        if index in (4, 9) and pid % 2:  # fewer images for odd persons
+                            cells[index, pid] = store(np.zeros(2, dtype=np.uint64))
+                            continue
+                        h, w = 6 + index % 3, 4
+                        img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+                        images[(kind, pair + 1, pid + 1, index + 1)] = img
+                        cells[index, pid] = store(img.T)  # stored column-major: (3, W, H)
+                pair_refs.append(store(cells))
+            f.create_dataset(kind, data=np.array([pair_refs], dtype=h5py.ref_dtype))
+        splits = []
+        for s in range(20):
+            test = [[1 + (s % 2), 1], [2, 1 + (s // 2) % 2]]
+            splits.append(store(np.array(test, dtype=np.float64).T))
+        f.create_dataset("testsets", data=np.array([splits], dtype=h5py.ref_dtype))
+    return images
+
+
+def test_cuhk03_raw_mat_extraction_and_classic_protocol(tmp_path):
+    from cvcore.data import read_image
+    from cvcore.reid.cuhk03_mat import extract_cuhk03_mat
+
+    root = tmp_path / "cuhk03"
+    (root / "cuhk03_release").mkdir(parents=True)
+    images = _write_cuhk03_v73(root / "cuhk03_release" / "cuhk-03.mat")
+    extract_cuhk03_mat(root)
+    for kind in ("labeled", "detected"):
+        written = sorted(p.name for p in (root / f"images_{kind}").iterdir())
+        expected = sorted(f"{pair}_{pid:03d}_{1 if i <= 5 else 2}_{i:02d}.png"
+                          for (k, pair, pid, i) in images if k == kind)
+        assert written == expected
+    for (kind, pair, pid, i), img in list(images.items())[:7]:
+        got = read_image(root / f"images_{kind}" / f"{pair}_{pid:03d}_{1 if i <= 5 else 2}_{i:02d}.png")
+        np.testing.assert_array_equal(got, img)
+
+    # split 3: test ids = pair 2 pid 1 and pair 2 pid 2 (see the writer); tmp_path (parent) as root works too
+    ds = CUHK03(tmp_path, labeled=False, protocol="classic", split_id=3, layout="mat", check=False)
+    test_ids = {(2, 1), (2, 2)}
+    n_test_imgs = sum(1 for (k, pair, pid, _) in images if k == "detected" and (pair, pid) in test_ids)
+    assert len(ds.query) == len(ds.gallery) == n_test_imgs
+    assert {r.pid for r in ds.query} == {0, 1} and ds.num_train_pids == 3
+    assert len(ds.train) + n_test_imgs == sum(1 for k, *_ in images if k == "detected")
+    assert {r.camid for r in ds.query} == {0, 1}
+    for r in ds.query + ds.train:  # the camera is the view: images 1-5 -> 0, 6-10 -> 1
+        assert r.camid == (0 if int(Path(r.path).stem.split("_")[3]) <= 5 else 1)
+    # the extraction is cached: the raw file is no longer needed
+    (root / "cuhk03_release" / "cuhk-03.mat").unlink()
+    again = CUHK03(root, labeled=False, protocol="classic", split_id=3, layout="mat", check=False)
+    assert again.query == ds.query and again.train == ds.train
+    with pytest.raises(DataError, match="splits 0..19"):
+        CUHK03(root, protocol="classic", split_id=20, layout="mat")
+    with pytest.raises(DataError, match="layout='mat'"):
+        CUHK03(root, protocol="classic", layout="market")
+
+
+def test_cuhk03_new_protocol_extracts_from_raw_mat(tmp_path):
+    from scipy.io import savemat
+
+    (tmp_path / "cuhk03_release").mkdir()
+    _write_cuhk03_v73(tmp_path / "cuhk03_release" / "cuhk-03.mat", pairs_pids=(2,))
+    names = ["1_001_1_01.png", "1_001_2_06.png", "1_002_1_01.png", "1_002_2_06.png"]
+    cell = np.empty((4, 1), dtype=object)
+    for i, n in enumerate(names):
+        cell[i, 0] = n
+    savemat(tmp_path / "cuhk03_new_protocol_config_labeled.mat", {
+        "filelist": cell, "labels": np.array([[1], [1], [2], [2]]), "camId": np.array([[9], [9], [9], [9]]),
+        "train_idx": np.array([[1], [2]]), "query_idx": np.array([[3]]), "gallery_idx": np.array([[4]])})
+    ds = CUHK03(tmp_path, labeled=True, layout="mat", check=False)
+    assert (tmp_path / "images_labeled" / "1_002_2_06.png").is_file()
+    assert [r.camid for r in ds.train] == [0, 1]  # from the file name's view, as torchreid does
+    assert (ds.query[0].pid, ds.query[0].camid, ds.gallery[0].camid) == (2, 0, 1)
+
+
+def test_cuhk03_raw_mat_errors(tmp_path, monkeypatch):
+    import builtins
+
+    from cvcore.reid.cuhk03_mat import extract_cuhk03_mat
+
+    with pytest.raises(DataError, match="not found"):
+        extract_cuhk03_mat(tmp_path)
+    (tmp_path / "cuhk03_release").mkdir()
+    (tmp_path / "cuhk03_release" / "cuhk-03.mat").write_bytes(b"MATLAB 5.0 MAT-file, not HDF5")
+    with pytest.raises(DataError, match="not a MATLAB v7.3"):
+        extract_cuhk03_mat(tmp_path)
+    real_import = builtins.__import__
+
+    def no_h5py(name, *a, **k):
+        if name == "h5py":
+            raise ImportError("no h5py")
+        return real_import(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_h5py)
+    with pytest.raises(DataError, match="pip install h5py"):
+        CUHK03(tmp_path, protocol="classic", layout="mat")
+    with pytest.raises(DataError, match="neither"):
+        CUHK03(tmp_path / "cuhk03_release", layout="mat")

@@ -70,3 +70,21 @@ def test_synthetic_dataset_reads_with_market_parser(synthetic):
     assert s["train"]["ids"] == 6 and s["query"]["ids"] == 4 and 0 in {r.pid for r in synthetic.gallery}
     man = json.loads((synthetic.root / "manifest.json").read_text())
     assert s["gallery"]["images"] == man["counts"]["gallery"]["images"]
+
+
+def test_cuhk03_classic_options_reach_the_parser(tmp_path):
+    """The cuhk03_* options select the classic split from the cached extraction of cuhk-03.mat."""
+    rep = Replica(tmp_path)
+    meta = []
+    for pair, pid in ((1, 1), (1, 2), (2, 1)):
+        names = [f"{pair}_{pid:03d}_{1 if i <= 5 else 2}_{i:02d}.png" for i in (1, 6)]
+        for n in names:
+            rep.image(f"images_detected/{n}", rng_image(8, 4, seed=pid))
+        meta.append([pair, pid, names])
+    rep.json("cuhk03_meta_detected.json", meta)
+    rep.json("cuhk03_splits_classic.json", [[[1, 2]], [[2, 1]]] + [[[1, 1]]] * 18)
+    ds = load_data("cuhk03-detected", tmp_path, cuhk03_layout="mat", cuhk03_protocol="classic", cuhk03_split=1)
+    assert {r.path.rsplit("/", 1)[1][:5] for r in ds.query} == {"2_001"}
+    assert ds.query == ds.gallery and ds.num_train_pids == 2 and {r.camid for r in ds.query} == {0, 1}
+    with pytest.raises(DataError, match="Market-style"):
+        load_data("cuhk03-detected", tmp_path, cuhk03_protocol="classic")

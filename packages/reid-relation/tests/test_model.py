@@ -66,7 +66,7 @@ def test_rest_term_and_contrastive_feature():
 
 
 def _identity_fuse(emb):
-    conv, bn = emb[0], emb[1]
+    conv = emb[0]
     torch.nn.init.zeros_(conv.weight)
     torch.nn.init.zeros_(conv.bias)
 

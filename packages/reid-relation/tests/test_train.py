@@ -52,8 +52,12 @@ def test_overfit_smoke(synthetic):
     while step < 90:
         for x, y, _, _ in loader:
             loss, parts = crit(model(x), y)
-            opt.zero_grad(); loss.backward(); opt.step()
-            losses.append(float(loss.detach())); accs.append(parts["acc"]); step += 1
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.detach()))
+            accs.append(parts["acc"])
+            step += 1
             if step >= 90:
                 break
     assert sum(losses[-5:]) / 5 <= 0.6 * sum(losses[:5]) / 5

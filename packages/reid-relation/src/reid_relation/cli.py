@@ -25,6 +25,9 @@ def _model_flags(p: cli.Parser) -> None:
 def _data_flags(p: cli.Parser) -> None:
     p.add_argument("--dataset", choices=DATASETS, help="data set (default: the checkpoint's)")
     p.add_argument("--root", dest="data_root", type=Path, help="alias of --data-root")
+    p.add_argument("--cuhk03-layout", choices=("market", "mat"), help="CUHK03 on-disk layout (default: the checkpoint's)")
+    p.add_argument("--cuhk03-protocol", choices=("new", "classic"), help="CUHK03 767/700 split or the 20 classic splits")
+    p.add_argument("--cuhk03-split", type=int, help="classic CUHK03 split 0..19")
 
 
 def build_parser() -> cli.Parser:

@@ -103,13 +103,25 @@ def _eval_cfg(args: argparse.Namespace) -> EvalConfig:
                       seed=args.seed or 0, descriptor=args.descriptor)
 
 
+def _load_eval_data(args: argparse.Namespace, cfg: Any) -> Any:
+    """The data set named by the flags, falling back to the checkpoint's training config."""
+    from reid_relation.train import load_data
+
+    def pick(flag: str) -> Any:
+        v = getattr(args, flag, None)
+        return v if v is not None else getattr(cfg.data, flag)
+
+    return load_data(args.dataset or cfg.data.dataset, str(args.data_root or cfg.data.root or ""),
+                     cuhk03_layout=pick("cuhk03_layout"), cuhk03_protocol=pick("cuhk03_protocol"),
+                     cuhk03_split=pick("cuhk03_split"))
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from reid_relation.evaluate import evaluate
-    from reid_relation.train import load_data
 
     model, cfg = load_model(args.checkpoint or args.weights, args.official)
     device = resolve_device(args.device)
-    ds = load_data(args.dataset or cfg.data.dataset, str(args.data_root or cfg.data.root or ""))
+    ds = _load_eval_data(args, cfg)
     h, w = args.height or cfg.data.height, args.width or cfg.data.width
     res = evaluate(model.to(device), ds, h, w, _eval_cfg(args), device=device, workers=args.num_workers,
                    return_distmat=bool(args.visrank))
@@ -144,14 +156,13 @@ def _records_of_folder(folder: Path) -> list:
 
 def cmd_extract(args: argparse.Namespace) -> int:
     from reid_relation.evaluate import extract
-    from reid_relation.train import load_data
 
     model, cfg = load_model(args.checkpoint or args.weights, args.official)
     device = resolve_device(args.device)
     if args.images is not None:
         recs = _records_of_folder(Path(args.images))
     else:
-        ds = load_data(args.dataset or cfg.data.dataset, str(args.data_root or cfg.data.root or ""))
+        ds = _load_eval_data(args, cfg)
         recs = getattr(ds, args.split)
     h, w = args.height or cfg.data.height, args.width or cfg.data.width
     f, pids, cams, paths = extract(model.to(device), recs, h, w, flip=not args.no_flip, descriptor=args.descriptor,

@@ -23,6 +23,9 @@ class DataConfig:
     holdout_val: int = 0  # 0 = combine_trainval (the paper); official default holds out 100 ids
     workers: int = 0
     test_batch_size: int = 64
+    cuhk03_layout: str = "market"  # market (CUHK03-NP folders) | mat (cuhk-03.mat + protocol files)
+    cuhk03_protocol: str = "new"  # new (767/700) | classic (20 splits of 1,367/100)
+    cuhk03_split: int = 0  # classic split 0..19
 
 
 @dataclass

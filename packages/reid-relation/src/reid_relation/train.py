@@ -58,8 +58,12 @@ def holdout_last_ids(train: list[ImageRecord], n: int) -> list[ImageRecord]:
     return [r for r in train if r.pid not in drop]
 
 
-def load_data(dataset: str, root: str | os.PathLike[str]) -> ReIDDataset:
-    """Dataset by name; ``synthetic`` generates identities into ``root`` when it is empty."""
+def load_data(dataset: str, root: str | os.PathLike[str], *, cuhk03_layout: str = "market",
+              cuhk03_protocol: str = "new", cuhk03_split: int = 0) -> ReIDDataset:
+    """Dataset by name; ``synthetic`` generates identities into ``root`` when it is empty.
+
+    The ``cuhk03_*`` options select the CUHK03 layout / protocol / classic split (see ``cvcore.reid.CUHK03``).
+    """
     if dataset not in DATASETS:
         raise ConfigError(f"dataset must be one of {DATASETS}, got {dataset!r}")
     if not root:
@@ -74,6 +78,8 @@ def load_data(dataset: str, root: str | os.PathLike[str]) -> ReIDDataset:
         from reid_relation.openreid_layout import OpenReIDLayout
 
         return OpenReIDLayout(root)
+    if dataset.startswith("cuhk03"):
+        return build_dataset(dataset, root, layout=cuhk03_layout, protocol=cuhk03_protocol, split_id=cuhk03_split)
     return build_dataset(dataset, root)
 
 
@@ -100,7 +106,9 @@ class Trainer:
         info = init_distributed(cfg.device)
         device = info.device
         seed_everything(cfg.seed + info.rank)
-        ds = self.dataset or load_data(cfg.data.dataset, cfg.data.root)
+        ds = self.dataset or load_data(cfg.data.dataset, cfg.data.root, cuhk03_layout=cfg.data.cuhk03_layout,
+                                                 cuhk03_protocol=cfg.data.cuhk03_protocol,
+                                                 cuhk03_split=cfg.data.cuhk03_split)
         num_classes = ds.num_train_pids
         train = holdout_last_ids(ds.train, cfg.data.holdout_val)
         model = build_model(cfg, num_classes).to(device)
@@ -148,7 +156,8 @@ class Trainer:
                 scaler.scale(loss).backward()
                 scaler.step(opt)
                 scaler.update()
-                sums["loss"] += float(loss.detach()); n += 1
+                sums["loss"] += float(loss.detach())
+                n += 1
                 for k in ("triplet", "ce", "acc"):
                     sums[k] += parts[k]
             rec = {k: v / max(n, 1) for k, v in sums.items()}

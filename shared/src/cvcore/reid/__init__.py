@@ -5,6 +5,7 @@ Fixes, once, the data conventions and metrics both papers' numbers depend on. Su
 
 - :mod:`~cvcore.reid.data`: ``ImageRecord``, ``parse_market_style_dir``, ``Market1501``,
   ``DukeMTMCreID``, ``CUHK03``, ``ImageDataset``, ``build_dataset``
+- :mod:`~cvcore.reid.cuhk03_mat`: ``extract_cuhk03_mat`` (raw ``cuhk-03.mat``, needs the optional h5py)
 - :mod:`~cvcore.reid.samplers`: ``PKSampler`` (modes identity / exhaustive / anchor), ``make_pk_loader``
 - :mod:`~cvcore.reid.losses`: ``batch_hard_triplet_loss``, ``TripletLoss``, ``cross_entropy``
 - :mod:`~cvcore.reid.metrics`: ``pairwise_distance``, ``evaluate_rank``, ``RankResult``, ``re_ranking``
@@ -31,6 +32,7 @@ from typing import Any
 _EXPORTS = {
     "data": ["CUHK03", "DukeMTMCreID", "ImageDataset", "ImageRecord", "Market1501", "ReIDDataset", "build_dataset",
              "last_parse_report", "parse_market_style_dir", "relabel_records"],
+    "cuhk03_mat": ["extract_cuhk03_mat"],
     "samplers": ["PKSampler", "make_pk_loader"],
     "losses": ["TripletLoss", "batch_hard_triplet_loss", "cross_entropy"],
     "metrics": ["RankResult", "evaluate_rank", "pairwise_distance"],

@@ -227,56 +227,93 @@ class DukeMTMCreID(_MarketStyle):
 
 
 class CUHK03(ReIDDataset):
-    """CUHK03 (Li et al., CVPR 2014) under the new 767/700 protocol (Zhong et al., CVPR 2017).
+    """CUHK03 (Li et al., CVPR 2014): new 767/700 protocol (Zhong et al., CVPR 2017) or the classic one.
 
     ``layout="market"`` reads Market-style folders (CUHK03-NP release or ISGAN's converter,
-    per-pid subfolders allowed, cameras 1..10 read as whole numbers)::
+    per-pid subfolders allowed, cameras 1..10 read as whole numbers; new protocol only)::
 
         root[/cuhk03-np]/{labeled,detected}/{bounding_box_train,query,bounding_box_test}/0001_c1_1.png
         (or root/{bounding_box_train,query,bounding_box_test} directly)
 
-    ``layout="mat"`` reads the new-protocol split file with images already extracted as
-    torchreid does (the raw ``cuhk-03.mat`` is HDF5 and would need ``h5py``)::
+    ``layout="mat"`` follows torchreid's procedure on the official release::
 
-        root/cuhk03_new_protocol_config_{labeled,detected}.mat   (scipy-readable, MATLAB v5)
-        root/images_{labeled,detected}/<name from the config's filelist>.png
+        root[/cuhk03]/cuhk03_release/cuhk-03.mat                        (MATLAB v7.3; read with h5py)
+        root[/cuhk03]/cuhk03_new_protocol_config_{labeled,detected}.mat (protocol="new"; scipy-readable)
+        root[/cuhk03]/images_{labeled,detected}/                        (extracted from cuhk-03.mat once)
 
-    Only ``protocol="new"`` is supported; the classic 20-split protocol needs ``cuhk-03.mat``.
+    Images are extracted from ``cuhk-03.mat`` on first use (:func:`cvcore.reid.cuhk03_mat.extract_cuhk03_mat`;
+    needs the optional ``h5py``); afterwards neither the raw file nor h5py is needed.
+    ``protocol="classic"`` takes the ``split_id``-th of the 20 test splits of ``cuhk-03.mat``
+    (1,367 training ids, 100 test ids; query = gallery = the test images, cameras = the two views),
+    to be evaluated with ``evaluate_rank(..., protocol="cuhk03_classic")``.
     """
 
     name = "cuhk03"
     LAYOUT = ("  <root>[/cuhk03-np]/{labeled,detected}/{bounding_box_train,query,bounding_box_test}/"
               "<pid>_c<cam>_<n>.png   (layout='market')\n"
-              "  <root>/cuhk03_new_protocol_config_{labeled,detected}.mat + <root>/images_{labeled,detected}/"
-              "   (layout='mat')")
+              "  <root>[/cuhk03]/cuhk03_release/cuhk-03.mat [+ cuhk03_new_protocol_config_{labeled,detected}.mat]"
+              " [+ images_{labeled,detected}/]   (layout='mat')")
 
     def __init__(self, root: str | os.PathLike[str], labeled: bool = True, protocol: str = "new", split_id: int = 0,
                  layout: str = "market", *, check: bool = True) -> None:
-        if protocol != "new":
-            raise DataError(f"CUHK03 protocol {protocol!r} is not supported (only 'new', the 767/700 split)")
-        if split_id != 0:
+        if protocol not in ("new", "classic"):
+            raise DataError(f"CUHK03 protocol must be 'new' (767/700 split) or 'classic' (20 splits), got {protocol!r}")
+        if protocol == "new" and split_id != 0:
             raise DataError("the new CUHK03 protocol has a single split (split_id=0)")
+        if protocol == "classic" and not 0 <= split_id < 20:
+            raise DataError(f"the classic CUHK03 protocol has splits 0..19, got split_id={split_id}")
         kind = "labeled" if labeled else "detected"
-        self.labeled = labeled
-        self.EXPECTED = {"train": (767, 7368 if labeled else 7365), "query": (700, 1400),
-                         "gallery": (700, 5328 if labeled else 5332)}
+        self.labeled, self.protocol, self.split_id = labeled, protocol, split_id
+        if protocol == "new":
+            self.EXPECTED = {"train": (767, 7368 if labeled else 7365), "query": (700, 1400),
+                             "gallery": (700, 5328 if labeled else 5332)}
+        else:
+            self.EXPECTED = {}  # image counts differ per split
         if layout == "market":
+            if protocol != "new":
+                raise DataError("the Market-style CUHK03 layout holds the new protocol only; "
+                                "use layout='mat' for protocol='classic'")
             folders = _MarketStyle.FOLDERS
             self.root = _find_root(root, (f"cuhk03-np/{kind}", kind, f"cuhk03_{kind}"), folders, self.LAYOUT, self.name)
             tr, q, g = (parse_market_style_dir(self.root / f, recursive=True) for f in folders)
             super().__init__(relabel_records(tr), q, g, check=check)
         elif layout == "mat":
-            super().__init__(*self._read_mat(Path(root), kind), check=check)
+            self.root = self._mat_root(Path(root))
+            if protocol == "new":
+                records = self._read_new_protocol(self.root, kind)
+            else:
+                records = self._read_classic(self.root, kind, split_id)
+            super().__init__(*records, check=check)
         else:
             raise DataError(f"CUHK03 layout must be 'market' or 'mat', got {layout!r}")
 
-    def _read_mat(self, root: Path, kind: str) -> tuple[list[ImageRecord], list[ImageRecord], list[ImageRecord]]:
+    def _mat_root(self, root: Path) -> Path:
+        from cvcore.reid.cuhk03_mat import RAW_MAT
+
+        if not root.is_dir():
+            raise DataError(f"{self.name}: data root not found: {root}; expected layout:\n{self.LAYOUT}")
+        for cand in (root, root / "cuhk03"):
+            if (cand / RAW_MAT).is_file() or any(cand.glob("cuhk03_new_protocol_config_*.mat")) \
+                    or any(cand.glob("images_*")):
+                return cand
+        raise DataError(f"{self.name}: {root} holds neither {RAW_MAT}, new-protocol config files nor "
+                        f"extracted images; expected layout:\n{self.LAYOUT}")
+
+    def _read_new_protocol(self, root: Path, kind: str) -> tuple[list[ImageRecord], list[ImageRecord],
+                                                                  list[ImageRecord]]:
         from scipy.io import loadmat
+
+        from cvcore.reid.cuhk03_mat import RAW_MAT, extract_cuhk03_mat
 
         cfg = root / f"cuhk03_new_protocol_config_{kind}.mat"
         img_dir = root / f"images_{kind}"
-        if not cfg.is_file() or not img_dir.is_dir():
-            raise DataError(f"CUHK03: {cfg} or {img_dir} missing; expected layout:\n{self.LAYOUT}")
+        if not cfg.is_file():
+            raise DataError(f"CUHK03: {cfg} missing; expected layout:\n{self.LAYOUT}")
+        if not img_dir.is_dir():
+            if not (root / RAW_MAT).is_file():
+                raise DataError(f"CUHK03: neither {img_dir} nor {root / RAW_MAT} exists; expected layout:\n"
+                                f"{self.LAYOUT}")
+            extract_cuhk03_mat(root, kinds=(kind,))
         try:
             m = loadmat(str(cfg))
             files = [str(f[0][0]) if hasattr(f[0], "__len__") and not isinstance(f[0], str) else str(f[0])
@@ -287,10 +324,37 @@ class CUHK03(ReIDDataset):
         except (KeyError, ValueError, IndexError, NotImplementedError) as exc:
             raise DataError(f"CUHK03: {cfg} is not a new-protocol config file ({exc})") from exc
 
+        def camid(i: int) -> int:
+            parts = files[i].split("_")  # torchreid: the view in '{pair}_{pid}_{view}_{n}.png'
+            return int(parts[2]) - 1 if len(parts) == 4 and parts[2].isdigit() else int(cams[i]) - 1
+
         def recs(ix: Iterable[int]) -> list[ImageRecord]:
-            return [ImageRecord(str(img_dir / files[i]), int(labels[i]), int(cams[i]) - 1) for i in ix]
+            return [ImageRecord(str(img_dir / files[i]), int(labels[i]), camid(i)) for i in ix]
 
         return relabel_records(recs(idx["train"])), recs(idx["query"]), recs(idx["gallery"])
+
+    def _read_classic(self, root: Path, kind: str, split_id: int) -> tuple[list[ImageRecord], list[ImageRecord],
+                                                                           list[ImageRecord]]:
+        from cvcore.reid.cuhk03_mat import load_cuhk03_meta
+
+        meta, splits = load_cuhk03_meta(root, kind)
+        if split_id >= len(splits):
+            raise DataError(f"CUHK03: split {split_id} requested but the file holds {len(splits)} classic splits")
+        test_ids = set(splits[split_id])
+        img_dir = root / f"images_{kind}"
+        train: list[ImageRecord] = []
+        test: list[ImageRecord] = []
+        n_train = n_test = 0
+        for pair, pid, names in meta:  # torchreid labels both sets by a counter in file order
+            is_test = (pair, pid) in test_ids
+            label = n_test if is_test else n_train
+            out = test if is_test else train
+            out.extend(ImageRecord(str(img_dir / n), label, int(n.split("_")[2]) - 1) for n in names)
+            if is_test:
+                n_test += 1
+            else:
+                n_train += 1
+        return train, list(test), list(test)
 
 
 class ImageDataset:

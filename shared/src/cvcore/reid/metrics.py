@@ -174,8 +174,10 @@ def _torch_stats(d: np.ndarray, qp: np.ndarray, gp: np.ndarray, qc: np.ndarray, 
         first = torch.where(m > 0, kept_pos, torch.full_like(kept_pos, big)).amin(1)
         last = torch.where(m > 0, kept_pos, torch.full_like(kept_pos, -1)).amax(1)
         inp = r / (last + 1).clamp(min=1).to(torch.float64)
-        firsts.append(first.cpu().numpy()); aps.append(ap.cpu().numpy())
-        inps.append(inp.cpu().numpy()); valids.append(valid.cpu().numpy())
+        firsts.append(first.cpu().numpy())
+        aps.append(ap.cpu().numpy())
+        inps.append(inp.cpu().numpy())
+        valids.append(valid.cpu().numpy())
     return np.concatenate(firsts), np.concatenate(aps), np.concatenate(inps), np.concatenate(valids)
 
 

@@ -148,7 +148,9 @@ def re_ranking(q_g_dist: Any, q_q_dist: Any, g_g_dist: Any, k1: int = 20, k2: in
                 exp.append(cand)
         cols = np.unique(np.concatenate(exp))
         w = np.exp(-(q_rows[i, cols] if i < nq else dn.entries(i, cols)))
-        v_rows.append(np.full(cols.size, i)); v_cols.append(cols); v_vals.append(w / np.sum(w))
+        v_rows.append(np.full(cols.size, i))
+        v_cols.append(cols)
+        v_vals.append(w / np.sum(w))
     from scipy import sparse
 
     v = sparse.csr_matrix((np.concatenate(v_vals), (np.concatenate(v_rows), np.concatenate(v_cols))),

@@ -55,8 +55,8 @@ def render_person(attrs: dict[str, Any], cam: int, rng: np.random.Generator, siz
 
     def rect(y0: float, y1: float, x0: float, x1: float, color: Sequence[int]) -> None:
         a, b = int(round(np.clip(y0, 0, h))), int(round(np.clip(y1, 0, h)))
-        l, r = int(round(np.clip(x0, 0, w))), int(round(np.clip(x1, 0, w)))
-        img[a:b, l:r] = color
+        left, right = int(round(np.clip(x0, 0, w))), int(round(np.clip(x1, 0, w)))
+        img[a:b, left:right] = color
 
     # head (hair on top) and neck
     hr = 0.075 * ph

@@ -56,7 +56,8 @@ def visualize_ranked_results(distmat: Any, query: Sequence[Any], gallery: Sequen
     if d.shape != (len(query), len(gallery)):
         raise ValueError(f"distmat {d.shape} does not fit {len(query)} queries x {len(gallery)} gallery images")
     g = [_rec(r) for r in gallery]
-    g_pids = np.array([x[1] for x in g]); g_cams = np.array([x[2] for x in g])
+    g_pids = np.array([x[1] for x in g])
+    g_cams = np.array([x[2] for x in g])
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
