@@ -107,6 +107,8 @@ def build_parser() -> cli.Parser:
     t.add_argument("--n-unseen", type=int)
     t.add_argument("--split-protocol", choices=("joem", "zs3"))
     t.add_argument("--embeddings", type=Path, metavar="PATH", help="class-embedding table (.pkl/.npy/.pt)")
+    t.add_argument("--sbd-root", type=Path, metavar="DIR",
+                   help="raw SBD benchmark_RELEASE (dataset/cls/*.mat) for train_aug labels instead of SegmentationClassAug")
     t.add_argument("--arch", choices=("deeplabv3plus", "deeplabv2"),
                    help="visual encoder: DeepLabV3+ (ZS3 setting) or DeepLab-V2 ResNet-101 OS 8, 600-d (SPNet setting)")
     t.add_argument("--backbone", choices=("resnet101", "resnet50", "tiny"))

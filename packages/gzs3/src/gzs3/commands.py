@@ -40,6 +40,7 @@ def run_train(args: argparse.Namespace) -> int:
     explicit = {
         "data.dataset": args.dataset, "data.n_unseen": args.n_unseen, "data.split_protocol": args.split_protocol,
         "data.embeddings": args.embeddings, "data.root": args.data_root, "data.crop": args.crop,
+        "data.sbd_root": args.sbd_root,
         "model.arch": args.arch, "model.backbone": args.backbone, "model.backbone_weights": args.backbone_weights,
         "optim.epochs": args.epochs, "optim.batch_size": args.batch_size, "optim.lr": args.lr,
         "optim.gen_lr": args.gen_lr, "optim.weight_decay": args.weight_decay, "loss.ratio": args.ratio,

@@ -15,6 +15,7 @@ class DataConfig:
     dataset: Literal["voc", "context", "synthetic"] = "voc"
     root: str = ""  # VOC2012 folder / Context folder (also --data-root)
     image_root: str = ""  # Context only: folder the list's image paths are relative to
+    sbd_root: str = ""  # VOC only: raw SBD benchmark_RELEASE (cls/*.mat) instead of SegmentationClassAug
     labels_file: str = "59_labels.pth"
     embeddings: str = ""  # class-embedding table (.pkl/.npy/.pt); required for voc/context
     n_unseen: int = 2

@@ -79,9 +79,9 @@ def build_datasets(cfg: TrainConfig, setup: ClassSetup, *, train: bool = True, v
     transform = TrainTransform(d.crop, (d.scale_min, d.scale_max))
     if d.dataset == "voc":
         if train:
-            tr = VOCZeroShot(root, d.train_split or "train_aug", setup.unseen, True, transform)
+            tr = VOCZeroShot(root, d.train_split or "train_aug", setup.unseen, True, transform, d.sbd_root or None)
         if val:
-            va = VOCZeroShot(root, d.val_split, setup.unseen, False)
+            va = VOCZeroShot(root, d.val_split, setup.unseen, False, sbd_root=d.sbd_root or None)
     else:
         img_root = d.image_root or None
         if train:
