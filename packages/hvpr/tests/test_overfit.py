@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from test_detector import _scene
 
 from hvpr.config import preset
 from hvpr.model import HVPR
 from hvpr.ops.iou import rotated_iou_bev
-from test_detector import _scene
 
 
 def test_all_model_parameters_reach_the_optimizer():

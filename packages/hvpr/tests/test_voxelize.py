@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from hvpr.data import PillarVoxelizer
@@ -76,3 +77,36 @@ def test_voxelizer_first_points_kept_and_bounds():
 def test_voxelizer_empty_cloud():
     vox, coords, num = PillarVoxelizer((0.5, 0.5, 4), (0, 0, -3, 4, 4, 1), 8, 10)(torch.full((5, 4), 100.0))
     assert vox.shape == (0, 8, 4) and coords.shape == (0, 3) and num.shape == (0,)
+
+
+def _spconv_or_skip():
+    from hvpr.data.voxelize import spconv_available
+
+    if not spconv_available():
+        pytest.skip("spconv (spconv-cu120) is not importable here; the torch backend is the fallback")
+
+
+@pytest.mark.parametrize("caps", [(32, 10_000), (4, 50), (32, 1), (1, 3)])
+def test_spconv_backend_identical_to_torch(caps):
+    _spconv_or_skip()
+    vsize, prange = (0.32, 0.32, 4.0), (0.0, -2.56, -3.0, 4.8, 2.56, 1.0)
+    mp, mv = caps
+    for seed in range(3):
+        pts = torch.from_numpy(_cloud(3000, 10 + seed))
+        a = PillarVoxelizer(vsize, prange, mp, mv, backend="torch")(pts)
+        sp = PillarVoxelizer(vsize, prange, mp, mv, backend="spconv")
+        assert sp.backend == "spconv"
+        b = sp(pts)
+        for x, y in zip(a, b):
+            assert x.dtype == y.dtype and torch.equal(x, y)
+    empty = PillarVoxelizer(vsize, prange, 8, 10, backend="spconv")(torch.full((5, 4), 100.0))
+    assert empty[0].shape == (0, 8, 4) and empty[1].shape == (0, 3)
+
+
+def test_backend_choice():
+    from hvpr.data.voxelize import spconv_available
+
+    auto = PillarVoxelizer((0.5, 0.5, 4), (0, 0, -3, 4, 4, 1), 8, 10, backend="auto")
+    assert auto.backend == ("spconv" if spconv_available() else "torch")
+    with pytest.raises(ValueError):
+        PillarVoxelizer((0.5, 0.5, 4), (0, 0, -3, 4, 4, 1), 8, 10, backend="cuda")

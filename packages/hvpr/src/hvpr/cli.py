@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cvcore import cli
-
 from hvpr import __version__
 
 

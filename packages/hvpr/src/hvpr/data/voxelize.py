@@ -1,5 +1,9 @@
 """Pillar voxelization with ``spconv.pytorch.utils.PointToVoxel`` semantics, in plain PyTorch (§3.2 step 8).
 
+Backends: ``"torch"`` (plain PyTorch, the reference), ``"spconv"`` (``spconv.pytorch.utils.PointToVoxel``, spconv
+2.x, CPU or CUDA; ImportError when spconv is not installed) and ``"auto"`` (spconv when importable, else torch).
+Both give identical output (tested).
+
 Semantics (first-come order): points are visited in input order; a point outside the half-open range
 ``[min, max)`` on any axis is dropped; a point opening a new voxel when ``max_voxels`` voxels already exist is
 dropped; the first ``max_points`` points of a voxel are kept, later ones dropped. Voxels are returned in the
@@ -14,11 +18,32 @@ import torch
 from torch import Tensor
 
 
+def spconv_available() -> bool:
+    """True when ``spconv.pytorch.utils.PointToVoxel`` can be imported (spconv 2.x)."""
+    global _SPCONV
+    if _SPCONV is None:
+        try:
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # spconv's deprecated torch.cuda.amp decorators
+                warnings.simplefilter("ignore", DeprecationWarning)  # ccimport's locale call
+                from spconv.pytorch.utils import PointToVoxel  # noqa: F401
+            _SPCONV = True
+        except Exception:  # noqa: BLE001 - a broken binary wheel raises OSError/RuntimeError, not only ImportError
+            _SPCONV = False
+    return _SPCONV
+
+
+_SPCONV: bool | None = None
+
+
 class PillarVoxelizer:
     """Voxelize a point cloud (N, C ≥ 3: x, y, z, ...) into (voxels, coords, num_points).
 
     Returns ``voxels`` (V, max_points, C) float, ``coords`` (V, 3) long as (z, y, x) and ``num_points`` (V,)
-    long. ``backend="torch"`` is implemented; the spconv backend is planned (spconv is not a dependency yet).
+    long. ``backend`` is ``"torch"``, ``"spconv"`` or ``"auto"`` (see the module docstring); the chosen one is
+    in ``self.backend``.
     """
 
     def __init__(
@@ -29,8 +54,14 @@ class PillarVoxelizer:
         max_voxels: int,
         backend: str = "torch",
     ) -> None:
-        if backend != "torch":
-            raise NotImplementedError("only backend='torch' exists so far; the spconv backend is planned")
+        if backend not in ("torch", "spconv", "auto"):
+            raise ValueError(f"backend must be 'torch', 'spconv' or 'auto', got {backend!r}")
+        if backend == "auto":
+            backend = "spconv" if spconv_available() else "torch"
+        elif backend == "spconv" and not spconv_available():
+            raise ImportError("backend='spconv' needs spconv 2.x (pip install spconv-cu120); use backend='torch'")
+        self.backend = backend
+        self._spconv: dict[str, object] = {}
         self.voxel_size = torch.tensor(list(voxel_size), dtype=torch.float32)
         self.point_range = torch.tensor(list(point_range), dtype=torch.float32)
         grid = torch.round((self.point_range[3:] - self.point_range[:3]) / self.voxel_size).long()
@@ -39,6 +70,24 @@ class PillarVoxelizer:
         self.max_voxels = int(max_voxels)
 
     def __call__(self, points: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        if self.backend == "spconv":
+            return self._spconv_voxelize(points)
+        return self._torch_voxelize(points)
+
+    def _spconv_voxelize(self, points: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        from spconv.pytorch.utils import PointToVoxel
+
+        key = f"{points.device}:{points.shape[1]}"
+        if key not in self._spconv:
+            self._spconv[key] = PointToVoxel(
+                vsize_xyz=self.voxel_size.tolist(), coors_range_xyz=self.point_range.tolist(),
+                num_point_features=points.shape[1], max_num_voxels=self.max_voxels,
+                max_num_points_per_voxel=self.max_points, device=points.device)
+        gen = self._spconv[key]
+        voxels, coords, num = gen(points.float().contiguous())  # type: ignore[operator]
+        return voxels.clone(), coords.long(), num.long()
+
+    def _torch_voxelize(self, points: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         dev = points.device
         n, c = points.shape
         vs, lo, grid = self.voxel_size.to(dev), self.point_range[:3].to(dev), self.grid_size.to(dev)

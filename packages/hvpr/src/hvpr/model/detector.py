@@ -200,8 +200,12 @@ class HVPR(nn.Module):
 
         d = self.config.data
         gen = torch.Generator().manual_seed(seed)
-        vox = PillarVoxelizer(d.voxel_size, d.point_range, d.max_points_per_voxel,
-                              d.max_voxels_train if training else d.max_voxels_test)
+        key = "voxelizer_train" if training else "voxelizer_test"
+        vox = self.__dict__.get(key)
+        if vox is None:  # spconv PointToVoxel when importable, else the identical torch voxelizer
+            vox = PillarVoxelizer(d.voxel_size, d.point_range, d.max_points_per_voxel,
+                                  d.max_voxels_train if training else d.max_voxels_test, backend=d.voxel_backend)
+            self.__dict__[key] = vox
         r = d.point_range
         pts_all, vs, cs, ns = [], [], [], []
         for i, pts in enumerate(clouds):
@@ -240,7 +244,6 @@ class HVPR(nn.Module):
     def save_checkpoint(self, path: str, optimizer: Any = None, epoch: int = 0, step: int = 0) -> Any:
         """Atomic cvcore checkpoint with the model state, the config and optionally the optimizer state."""
         from cvcore.checkpoint import save_checkpoint
-
         from hvpr import __version__
 
         return save_checkpoint(path, package="hvpr", version=__version__, model=self, optimizer=optimizer,
@@ -249,7 +252,6 @@ class HVPR(nn.Module):
     def load_checkpoint(self, path: str, map_location: Any = "cpu", strict: bool = True) -> dict[str, Any]:
         """Load the weights of a checkpoint written by :meth:`save_checkpoint`; returns the checkpoint dict."""
         from cvcore.checkpoint import load_checkpoint, restore
-
         from hvpr import __version__
 
         ckpt = load_checkpoint(path, package="hvpr", version=__version__, map_location=map_location)
@@ -261,7 +263,6 @@ class HVPR(nn.Module):
         """Rebuild the model from the config stored in the checkpoint and load its weights."""
         from cvcore.checkpoint import load_checkpoint
         from cvcore.config import from_dict
-
         from hvpr import __version__
 
         ckpt = load_checkpoint(path, package="hvpr", version=__version__, map_location=map_location)

@@ -6,7 +6,6 @@ direction weights 1/n_pos for positives, n_pos = max(#positives, 1); summed loss
 
 from __future__ import annotations
 
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
