@@ -58,8 +58,11 @@ def test_bad_files(tmp_path):
 def test_embed_names_mean_and_errors():
     wv = {"potted": np.array([1.0, 0.0]), "plant": np.array([0.0, 2.0]), "cat": np.array([3.0, 3.0]),
           "tv_monitor": np.array([5.0, 5.0])}
-    t = embed_names(["cat", "potted plant", "potted_plant", "tv monitor"], wv)
-    np.testing.assert_allclose(t.numpy(), [[3, 3], [0.5, 1.0], [0.5, 1.0], [5, 5]])
+    t = embed_names(["cat", "potted plant", "potted_plant", "Potted-Plant"], wv)
+    np.testing.assert_allclose(t.numpy(), [[3, 3], [0.5, 1.0], [0.5, 1.0], [0.5, 1.0]])
+    with pytest.raises(KeyError, match="tv, monitor"):  # default: always the mean of the words (spec §8)
+        embed_names(["tv monitor"], wv)
+    np.testing.assert_allclose(embed_names(["tv monitor", "potted plant"], wv, phrases=True).numpy(), [[5, 5], [0.5, 1]])
     s = embed_names(["potted plant"], wv, combine="sum")
     np.testing.assert_allclose(s.numpy(), [[1, 2]])
     with pytest.raises(KeyError, match="zebra.*unicorn"):
@@ -119,3 +122,70 @@ def test_every_official_table():
     old = load_table(root / "pascal/ZS3/norm_embed_arr_300.pkl")
     diff = [i for i in range(21) if not torch.allclose(voc[i], old[i], atol=1e-6)]
     assert diff == [1]  # only the airplane/aeroplane row
+
+
+def write_word2vec(tmp_path, words, vecs, newline_after_vector=True):
+    """The word2vec C tool's formats, written here byte by byte: binary and text."""
+    b = tmp_path / "vectors.bin"
+    with b.open("wb") as f:
+        f.write(f"{len(words)} {vecs.shape[1]}\n".encode())
+        for w, v in zip(words, vecs):
+            f.write(w.encode("utf-8") + b" " + v.astype("<f4").tobytes() + (b"\n" if newline_after_vector else b""))
+    t = tmp_path / "vectors.txt"
+    t.write_text(f"{len(words)} {vecs.shape[1]}\n" + "".join(
+        w + " " + " ".join(f"{x:.9g}" for x in v) + "\n" for w, v in zip(words, vecs)), encoding="utf-8")
+    return b, t
+
+
+@pytest.mark.parametrize("newline", [True, False])
+def test_word2vec_binary_equals_text_reader(tmp_path, newline):
+    rng = np.random.default_rng(0)
+    words = ["</s>", "cat", "potted", "plant", "potted_plant", "Caf\u00e9", "tv", "monitor", "dining", "table"]
+    vecs = rng.normal(size=(len(words), 300)).astype(np.float32)
+    vecs[1, :4] = [0.0, -0.0, 1e-38, 10.0]  # bytes that look like spaces/newlines in the float payload
+    vecs[2, 0] = np.frombuffer(b" \n \n", "<f4")[0]
+    b, t = write_word2vec(tmp_path, words, vecs, newline)
+    from_bin, from_txt = read_word_vectors(b), read_word_vectors(t)
+    assert list(from_bin) == words and from_txt.keys() == from_bin.keys()
+    for i, w in enumerate(words):
+        assert from_bin[w].dtype == np.float32 and np.array_equal(from_bin[w], vecs[i])
+        np.testing.assert_array_equal(from_txt[w], from_bin[w])  # %.9g round-trips float32
+    renamed = tmp_path / "w2v.model"  # no .bin suffix: detected from the bytes
+    renamed.write_bytes(b.read_bytes())
+    assert np.array_equal(read_word_vectors(renamed)["table"], vecs[-1])
+    only = read_word_vectors(b, words={"cat", "table", "zebra"})
+    assert set(only) == {"cat", "table"}
+    names = ["cat", "potted plant", "dining table", "Potted Plant"]
+    tab = embed_names(names, from_bin)
+    ref = np.stack([vecs[1], (vecs[2] + vecs[3]) / 2, (vecs[8] + vecs[9]) / 2, (vecs[2] + vecs[3]) / 2])
+    np.testing.assert_allclose(tab.numpy(), ref, rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(embed_names(["potted plant"], from_bin, phrases=True).numpy()[0], vecs[4])
+
+
+def test_word2vec_binary_errors(tmp_path):
+    rng = np.random.default_rng(1)
+    b, _ = write_word2vec(tmp_path, ["a", "b", "c"], rng.normal(size=(3, 8)).astype(np.float32))
+    raw = b.read_bytes()
+    (tmp_path / "trunc.bin").write_bytes(raw[:-20])
+    with pytest.raises(DataError, match="truncated after 2 of 3"):
+        read_word_vectors(tmp_path / "trunc.bin")
+    (tmp_path / "nohead.bin").write_bytes(raw[raw.index(b"\n") + 1:])
+    with pytest.raises(DataError, match="vocabulary size"):
+        read_word_vectors(tmp_path / "nohead.bin")
+
+
+def test_embed_classes_cli_reads_binary(tmp_path):
+    from gzs3.cli import main
+
+    rng = np.random.default_rng(2)
+    vecs = rng.normal(size=(4, 16)).astype(np.float32)
+    b, t = write_word2vec(tmp_path, ["background", "potted", "plant", "cow"], vecs)
+    (tmp_path / "names.txt").write_text("background\npotted plant\ncow\n")
+    for src, out in ((b, "bin.npy"), (t, "txt.npy")):
+        assert main(["embed-classes", "--word-vectors", str(src), "--names", str(tmp_path / "names.txt"),
+                     "--out", str(tmp_path / out)]) == 0
+    got = np.load(tmp_path / "bin.npy")
+    ref = np.stack([vecs[0], (vecs[1] + vecs[2]) / 2, vecs[3]])
+    ref /= np.linalg.norm(ref, axis=1).max()  # E1 max-norm
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.load(tmp_path / "txt.npy"), got, rtol=1e-6, atol=1e-7)

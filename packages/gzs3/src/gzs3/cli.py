@@ -143,7 +143,9 @@ def build_parser() -> cli.Parser:
     p.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     p.add_argument("--checkpoint", type=Path, metavar="CKPT", help="same as --weights")
     p.add_argument("--classes", metavar="NAMES", help='comma-separated class names, e.g. "background,cat,dog,zebra"')
-    p.add_argument("--word-vectors", type=Path, metavar="FILE", help="word2vec text / torch {word: vector} file for --classes")
+    p.add_argument("--word-vectors", type=Path, metavar="FILE",
+                   help="word2vec binary (.bin) / text, or torch {word: vector} file for --classes")
+    p.add_argument("--phrases", action="store_true", help="use a phrase vector (potted_plant) when the file has one")
     p.add_argument("--embeddings", type=Path, metavar="PATH", help="table with one row per --classes name")
     _decision_flags(p)
 
@@ -155,7 +157,9 @@ def build_parser() -> cli.Parser:
 
     c = cli.add_command(parser, "embed-classes", _embed, help="build a class-embedding table from word vectors")
     c.add_argument("--word-vectors", type=Path, required=True, metavar="FILE",
-                   help="word2vec text, torch {word: vector} file, or .npy matrix with --vocab")
+                   help="word2vec binary (GoogleNews .bin) or text, torch {word: vector} file, or .npy matrix with --vocab")
+    c.add_argument("--phrases", action="store_true",
+                   help="use a phrase vector (GoogleNews potted_plant) when present instead of the mean of the words")
     c.add_argument("--vocab", type=Path, metavar="FILE", help="one word per line (rows of a .npy matrix)")
     c.add_argument("--names", type=Path, required=True, metavar="FILE", help="one class name per line")
     c.add_argument("--out", type=Path, required=True, metavar="TABLE.npy")

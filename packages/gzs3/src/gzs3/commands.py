@@ -161,7 +161,7 @@ def _class_list(model: Any, args: argparse.Namespace):  # type: ignore[no-untype
     """A model restricted/extended to ``--classes`` (sharing the trained encoders)."""
     import torch
 
-    from gzs3.embeddings import embed_names, load_table, normalize_table, read_word_vectors
+    from gzs3.embeddings import embed_names, load_table, normalize_table, read_word_vectors, words_needed
     from gzs3.joint_embedding import JointEmbeddingModel
 
     names = [n.strip() for n in args.classes.split(",") if n.strip()]
@@ -175,7 +175,8 @@ def _class_list(model: Any, args: argparse.Namespace):  # type: ignore[no-untype
             raise UserError(f"{args.embeddings} has {table.shape[0]} rows for {len(names)} --classes names")
     elif args.word_vectors is not None:
         try:
-            table = normalize_table(embed_names(names, read_word_vectors(args.word_vectors)), "max")
+            wv = read_word_vectors(args.word_vectors, words=words_needed(names, args.phrases))
+            table = normalize_table(embed_names(names, wv, phrases=args.phrases), "max")
         except KeyError as exc:
             raise UserError(f"{args.word_vectors}: {exc.args[0]}") from exc
     else:
@@ -266,7 +267,7 @@ def run_export(args: argparse.Namespace) -> int:
 def run_embed_classes(args: argparse.Namespace) -> int:
     from cvcore.errors import DataError
     from cvcore.io import atomic_write_with
-    from gzs3.embeddings import embed_names, normalize_table, read_word_vectors
+    from gzs3.embeddings import embed_names, normalize_table, read_word_vectors, words_needed
 
     if not args.names.is_file():
         raise DataError(f"class-name file not found: {args.names}")
@@ -279,7 +280,8 @@ def run_embed_classes(args: argparse.Namespace) -> int:
             raise DataError(f"vocabulary file not found: {args.vocab}")
         vocab = [w.strip() for w in args.vocab.read_text(encoding="utf-8").splitlines()]
     try:
-        table = embed_names(names, read_word_vectors(args.word_vectors, vocab))
+        wv = read_word_vectors(args.word_vectors, vocab, words=words_needed(names, args.phrases))
+        table = embed_names(names, wv, phrases=args.phrases)
     except KeyError as exc:
         raise UserError(f"{args.word_vectors}: {exc.args[0]}") from exc
     table = normalize_table(table, None if args.normalize == "none" else args.normalize)

@@ -21,7 +21,7 @@ import torch
 
 from cvcore.errors import DataError
 
-__all__ = ["embed_names", "load_table", "normalize_table", "read_word_vectors", "split_name"]
+__all__ = ["embed_names", "load_table", "normalize_table", "read_word_vectors", "split_name", "words_needed"]
 
 Normalize = Literal["max", "l2"] | None
 
@@ -124,11 +124,15 @@ def embed_names(
     word_vectors: Mapping[str, Any],
     combine: Literal["mean", "sum"] = "mean",
     normalize: Normalize = None,
+    phrases: bool = False,
 ) -> torch.Tensor:
     """Embed class names with a word-vector mapping (word → ``(d_s,)`` vector).
 
-    A name found as a whole key (also with spaces replaced by ``_``) uses that vector; otherwise
-    its words (:func:`split_name`) are looked up and averaged (``combine="mean"``) or summed.
+    As the spec has it (§8: "averaging the vectors of a name's words"), a name is split into words
+    (:func:`split_name`: spaces, ``_``, ``-``, ``/``) and their vectors are averaged
+    (``combine="mean"``) or summed; a one-word name is its word's vector. Each word is looked up
+    as written, then lower-cased. With ``phrases=True`` a name present as a whole key (as written,
+    or with spaces → ``_`` as in GoogleNews' ``potted_plant``) uses that phrase vector instead.
 
     Returns:
         float32 ``(len(names), d_s)``.
@@ -139,14 +143,12 @@ def embed_names(
     rows: list[torch.Tensor] = []
     missing: list[str] = []
     for name in names:
-        key = None
-        for cand in (name, name.strip(), name.strip().replace(" ", "_"), name.strip().lower()):
-            if cand in word_vectors:
-                key = cand
-                break
-        if key is not None:
-            rows.append(torch.as_tensor(np.asarray(word_vectors[key]), dtype=torch.float32))
-            continue
+        if phrases:
+            key = next((c for c in dict.fromkeys((name, name.strip(), name.strip().replace(" ", "_")))
+                        if c in word_vectors), None)
+            if key is not None:
+                rows.append(torch.as_tensor(np.asarray(word_vectors[key]), dtype=torch.float32))
+                continue
         words = split_name(name)
         vecs = []
         for w in words:
@@ -170,9 +172,71 @@ def embed_names(
     return normalize_table(torch.stack(rows), normalize)
 
 
-def read_word_vectors(path: str | os.PathLike[str], vocab: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-    """Read word vectors: word2vec text (``word v1 v2 ...`` lines, optional ``n d`` header), or a
-    ``.npy`` matrix with ``vocab`` (one word per row), or a torch/pickled ``{word: vector}`` dict.
+def words_needed(names: Sequence[str], phrases: bool = False) -> set[str]:
+    """Every key :func:`embed_names` may look up for ``names`` (to read only those from a big file)."""
+    out: set[str] = set()
+    for name in names:
+        if phrases:
+            out |= {name, name.strip(), name.strip().replace(" ", "_")}
+        for w in split_name(name):
+            out |= {w, w.lower()}
+    return out
+
+
+_BIN_CHUNK = 1 << 22
+
+
+def _read_word2vec_binary(p: Path, words: set[str] | None) -> dict[str, np.ndarray]:
+    """word2vec binary: header ``"V D\\n"``, then V entries ``word`` + ``" "`` + D little-endian
+    float32 (the C tool adds a ``"\\n"`` after each vector; leading newlines of a word are skipped)."""
+    out: dict[str, np.ndarray] = {}
+    with p.open("rb") as f:
+        header = f.readline()
+        try:
+            n, dim = (int(x) for x in header.split())
+        except ValueError:
+            raise DataError(f"{p}: a binary word2vec file starts with '<vocabulary size> <dimension>', "
+                            f"got {header[:40]!r}") from None
+        if n < 1 or dim < 1:
+            raise DataError(f"{p}: header says {n} words of dimension {dim}")
+        nbytes = 4 * dim
+        buf = b""
+        pos = 0
+        for i in range(n):
+            while True:
+                sp = buf.find(b" ", pos)
+                if sp != -1 and len(buf) - sp - 1 >= nbytes:
+                    break
+                more = f.read(_BIN_CHUNK)
+                if not more:
+                    raise DataError(f"{p}: truncated after {i} of {n} words (a vector needs {nbytes} bytes)")
+                buf, pos = buf[pos:] + more, 0
+            word = buf[pos:sp].lstrip(b"\n\r").decode("utf-8", errors="replace")
+            if words is None or word in words:
+                out[word] = np.frombuffer(buf, dtype="<f4", count=dim, offset=sp + 1).copy()
+            pos = sp + 1 + nbytes
+    return out
+
+
+def _looks_binary(p: Path) -> bool:
+    with p.open("rb") as f:
+        f.readline()
+        sample = f.read(4096)
+    return any(b < 9 or 13 < b < 32 for b in sample)
+
+
+def read_word_vectors(path: str | os.PathLike[str], vocab: Sequence[str] | None = None,
+                      words: set[str] | None = None, binary: bool | None = None) -> dict[str, np.ndarray]:
+    """Read word vectors: word2vec binary (``GoogleNews-vectors-negative300.bin``: ``"V D\\n"`` then
+    per word ``"word "`` + D float32 little-endian), word2vec text (``word v1 v2 ...`` lines,
+    optional ``n d`` header), a ``.npy`` matrix with ``vocab`` (one word per row), or a torch
+    ``{word: vector}`` dict.
+
+    Args:
+        words: keep only these words (:func:`words_needed`); the 3.6 GB GoogleNews file is then
+            streamed without holding its 3 M vectors.
+        binary: force the word2vec binary/text reading; None = ``.bin`` suffix or non-text bytes
+            after the first line.
 
     Raises:
         DataError: missing or malformed file.
@@ -180,19 +244,26 @@ def read_word_vectors(path: str | os.PathLike[str], vocab: Sequence[str] | None 
     p = Path(path)
     if not p.is_file():
         raise DataError(f"word-vector file not found: {p}")
+    if binary is None and p.suffix not in (".npy", ".pt", ".pth"):
+        binary = p.suffix == ".bin" or _looks_binary(p)
+    if binary:
+        out_bin = _read_word2vec_binary(p, words)
+        if not out_bin and words is None:
+            raise DataError(f"{p}: no word vectors found")
+        return out_bin
     if p.suffix == ".npy":
         if vocab is None:
             raise DataError(f"{p}: a .npy word-vector matrix needs a vocabulary (one word per row)")
         mat = np.load(p, allow_pickle=False)
         if mat.ndim != 2 or mat.shape[0] != len(vocab):
             raise DataError(f"{p}: matrix {mat.shape} does not match a vocabulary of {len(vocab)} words")
-        return {w: mat[i] for i, w in enumerate(vocab)}
+        return {w: mat[i] for i, w in enumerate(vocab) if words is None or w in words}
     raw = p.read_bytes()
     if raw.startswith(_ZIP_MAGIC):
         obj = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
         if not isinstance(obj, Mapping):
             raise DataError(f"{p}: expected a {{word: vector}} mapping")
-        return {str(k): np.asarray(v, dtype=np.float32) for k, v in obj.items()}
+        return {str(k): np.asarray(v, dtype=np.float32) for k, v in obj.items() if words is None or str(k) in words}
     out: dict[str, np.ndarray] = {}
     dim = None
     for i, line in enumerate(raw.decode("utf-8", errors="replace").splitlines()):
@@ -209,7 +280,8 @@ def read_word_vectors(path: str | os.PathLike[str], vocab: Sequence[str] | None 
             dim = vec.size
         elif vec.size != dim:
             raise DataError(f"{p}:{i + 1}: vector of size {vec.size}, expected {dim}")
-        out[parts[0]] = vec
-    if not out:
+        if words is None or parts[0] in words:
+            out[parts[0]] = vec
+    if not out and words is None:
         raise DataError(f"{p}: no word vectors found")
     return out
