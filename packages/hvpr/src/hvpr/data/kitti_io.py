@@ -1,4 +1,5 @@
-"""KITTI object files: ``label_2`` (15 fields, 16 with a score) and ``calib`` (spec §8.1)."""
+"""KITTI object files (spec §8.1): ``velodyne`` (float32 (N, 4)), ``label_2`` (15 fields, 16 with a score),
+``calib`` (parsed by key), ``planes`` (road plane), and the box conversions of E41."""
 
 from __future__ import annotations
 
@@ -32,6 +33,36 @@ class KittiObject:
         if self.score is not None:
             text.append(f"{self.score:.4f}")
         return " ".join(text)
+
+
+def read_velodyne(path: str | Path, num_features: int = 4) -> np.ndarray:
+    """``velodyne/<id>.bin``: little-endian float32, ``num_features`` values per point -> (N, num_features)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: point cloud not found (expected KITTI velodyne/<id>.bin, float32 x y z r)")
+    raw = np.fromfile(path, dtype="<f4")
+    if raw.size % num_features:
+        raise DataError(f"{path}: {raw.size} float32 values is not a multiple of {num_features} (x y z r per point)")
+    return raw.reshape(-1, num_features).astype(np.float32, copy=False)
+
+
+def write_velodyne(path: str | Path, points: np.ndarray) -> None:
+    """Write (N, C) points as little-endian float32 (the ``velodyne/<id>.bin`` format)."""
+    Path(path).write_bytes(np.ascontiguousarray(points, dtype="<f4").tobytes())
+
+
+def read_plane(path: str | Path) -> np.ndarray:
+    """``planes/<id>.txt``: road plane (a, b, c, d) in rectified camera coordinates from the 4th line; the sign
+    is flipped if b > 0 (normal points up, camera y is down) and the plane normalised by ‖(a, b, c)‖."""
+    lines = Path(path).read_text().splitlines()
+    if len(lines) < 4:
+        raise DataError(f"{path}: a KITTI plane file has the plane on its 4th line")
+    plane = np.array([float(x) for x in lines[3].split()], np.float64)
+    if plane.size != 4:
+        raise DataError(f"{path}: expected 4 plane coefficients on line 4, got {plane.size}")
+    if plane[1] > 0:
+        plane = -plane
+    return plane / np.linalg.norm(plane[:3])
 
 
 def read_label(path: str | Path) -> list[KittiObject]:
@@ -81,6 +112,27 @@ class Calibration:
             raise DataError(f"{path}: calibration file lacks {', '.join(missing)} (expected KITTI calib/<id>.txt)")
         return cls(vals["P2"], vals["R0_rect"], vals["Tr_velo_to_cam"])
 
+    def to_text(self) -> str:
+        """A KITTI calib file (P0..P3 all = P2, R0_rect, Tr_velo_to_cam, Tr_imu_to_velo = identity)."""
+        fmt = lambda a: " ".join(f"{v:.12e}" for v in np.asarray(a).ravel())  # noqa: E731
+        imu = np.eye(4)[:3]
+        return "".join([f"P{i}: {fmt(self.P2)}\n" for i in range(4)] + [
+            f"R0_rect: {fmt(self.R0)}\n", f"Tr_velo_to_cam: {fmt(self.V2C)}\n", f"Tr_imu_to_velo: {fmt(imu)}\n"])
+
+    def to_dict(self) -> dict[str, list[list[float]]]:
+        """4x4 homogeneous matrices as nested lists (the info-file ``calib`` field)."""
+        def pad(m):
+            out = np.eye(4)
+            out[: m.shape[0], : m.shape[1]] = m
+            return out.tolist()
+        return {"P2": pad(self.P2), "R0_rect": pad(self.R0), "Tr_velo_to_cam": pad(self.V2C)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Calibration:
+        """Inverse of :meth:`to_dict` (accepts 3x4/4x4 P2 and Tr, 3x3/4x4 R0_rect)."""
+        p2, r0, v2c = (np.asarray(d[k], np.float64) for k in ("P2", "R0_rect", "Tr_velo_to_cam"))
+        return cls(p2[:3, :4], r0[:3, :3], v2c[:3, :4])
+
     def lidar_to_rect(self, pts: np.ndarray) -> np.ndarray:
         """(N, 3) LiDAR -> (N, 3) rectified camera: R0 · Tr_velo_to_cam · [x; 1]."""
         hom = np.concatenate([pts, np.ones((len(pts), 1))], 1)
@@ -97,12 +149,34 @@ class Calibration:
         return hom[:, :2] / hom[:, 2:3], hom[:, 2] - self.P2[2, 3]
 
 
+def boxes_lidar_to_image(boxes: np.ndarray, calib: Calibration, image_shape: tuple[int, int] | None = None
+                         ) -> np.ndarray:
+    """2D boxes (N, 4: left, top, right, bottom) of LiDAR boxes (N, 7): the 8 projected corners' min/max,
+    clipped to [0, W−1] × [0, H−1] when ``image_shape`` = (H, W) is given (as the official result writer)."""
+    import torch
+
+    from hvpr.ops.boxes import boxes_to_corners_3d
+
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 7)
+    if len(boxes) == 0:
+        return np.zeros((0, 4))
+    corners = boxes_to_corners_3d(torch.from_numpy(boxes)).numpy().reshape(-1, 3)
+    uv, _ = calib.rect_to_img(calib.lidar_to_rect(corners))
+    uv = uv.reshape(-1, 8, 2)
+    out = np.concatenate([uv.min(1), uv.max(1)], 1)
+    if image_shape is not None:
+        h, w = image_shape
+        out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0, w - 1)
+        out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, h - 1)
+    return out
+
+
 def boxes_camera_to_lidar(boxes_cam: np.ndarray, calib: Calibration) -> np.ndarray:
     """Camera boxes (N, 7) = (x, y, z bottom centre, l, h, w, r_y) -> LiDAR boxes (N, 7) (E41)."""
     xyz = calib.rect_to_lidar(boxes_cam[:, :3])
-    l, h, w, ry = boxes_cam[:, 3], boxes_cam[:, 4], boxes_cam[:, 5], boxes_cam[:, 6]
+    ln, h, w, ry = boxes_cam[:, 3], boxes_cam[:, 4], boxes_cam[:, 5], boxes_cam[:, 6]
     xyz = xyz + np.stack([0 * h, 0 * h, h / 2], 1)
-    return np.concatenate([xyz, np.stack([l, w, h, -(ry + np.pi / 2)], 1)], 1)
+    return np.concatenate([xyz, np.stack([ln, w, h, -(ry + np.pi / 2)], 1)], 1)
 
 
 def boxes_lidar_to_camera(boxes: np.ndarray, calib: Calibration) -> np.ndarray:
