@@ -125,6 +125,8 @@ def build_parser() -> cli.Parser:
     t.add_argument("--sc-reduction", choices=("rows", "rows_sq"))
     t.add_argument("--resume", type=Path, metavar="CKPT", help="continue from output-dir/last.pt of an interrupted run")
     t.add_argument("--no-eval", action="store_true", help="skip the evaluation after the last epoch")
+    t.add_argument("--amp", action="store_true",
+                   help="mixed precision: autocast bfloat16 on CPU, float16 with gradient scaling on CUDA")
 
     e = cli.add_command(parser, "eval", _eval, help="score a checkpoint on the validation split (seen/unseen/harmonic mIoU)")
     e.add_argument("--checkpoint", type=Path, metavar="CKPT", help="same as --weights")

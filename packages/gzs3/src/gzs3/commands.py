@@ -50,6 +50,8 @@ def run_train(args: argparse.Namespace) -> int:
     cfg = cli.resolve_config(TrainConfig, args, explicit=explicit)
     if args.no_eval:
         cfg.eval_at_end = False
+    if args.amp:
+        cfg.amp = True
     out = args.output_dir or Path("gzs3_run")
     from cvcore import distributed
 

@@ -76,6 +76,7 @@ class EvalConfig:
 class TrainConfig:
     seed: int = 1234
     eval_at_end: bool = True
+    amp: bool = False  # mixed precision: autocast bfloat16 on CPU, float16 + GradScaler on CUDA
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)

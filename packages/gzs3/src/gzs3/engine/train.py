@@ -27,21 +27,34 @@ from gzs3.engine.optim import build_optimizers, set_epoch_lr
 from gzs3.joint_embedding import JointEmbeddingModel
 from gzs3.losses import JoEmLoss
 
-__all__ = ["JoEmStep", "train"]
+__all__ = ["JoEmStep", "amp_dtype", "train"]
+
+
+def amp_dtype(device: torch.device | str) -> torch.dtype:
+    """Autocast dtype of ``--amp``: float16 on CUDA (with a GradScaler), bfloat16 elsewhere (CPU)."""
+    return torch.float16 if torch.device(device).type == "cuda" else torch.bfloat16
 
 
 class JoEmStep(nn.Module):
     """Model + loss as one module, so DDP syncs both encoders' gradients.
 
-    ``forward(images (B,3,H,W), labels (B,H,W))`` → ``(total, parts)``.
+    ``forward(images (B,3,H,W), labels (B,H,W))`` → ``(total, parts)``. With ``amp`` set to a
+    dtype, the visual encoder runs under ``torch.autocast`` in that dtype; its outputs are cast
+    back to float32 and the losses (BAR, CE, SC, the semantic encoder) run in float32.
     """
 
-    def __init__(self, model: JointEmbeddingModel, loss: JoEmLoss, sc_classes: Sequence[int]) -> None:
+    def __init__(self, model: JointEmbeddingModel, loss: JoEmLoss, sc_classes: Sequence[int],
+                 amp: torch.dtype | None = None) -> None:
         super().__init__()
-        self.model, self.loss, self.sc_classes = model, loss, list(sc_classes)
+        self.model, self.loss, self.sc_classes, self.amp = model, loss, list(sc_classes), amp
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        logits, feats = self.model(images)
+        if self.amp is None:
+            logits, feats = self.model(images)
+        else:
+            with torch.autocast(images.device.type, dtype=self.amp):
+                logits, feats = self.model(images)
+            logits, feats = logits.float(), feats.float()
         return self.loss(logits, feats, labels, self.model.class_embeddings, self.model.semantic, self.sc_classes)
 
 
@@ -77,6 +90,8 @@ def train(cfg: TrainConfig, output_dir: str | Path, *, resume: str | Path | None
     model.to(info.device)
     loss_fn = JoEmLoss(cfg.loss.ratio, cfg.loss.temperature, cfg.loss.alpha, cfg.loss.sc_reduction)
     sgd, adam = build_optimizers(model, cfg.optim)
+    amp = amp_dtype(info.device) if cfg.amp else None
+    scaler = torch.amp.GradScaler(info.device.type, enabled=amp is torch.float16)
     start_epoch, history = 0, []
     if resume is not None:
         state = ckpt_lib.load_checkpoint(resume, package="gzs3", version=gzs3.__version__)
@@ -84,6 +99,8 @@ def train(cfg: TrainConfig, output_dir: str | Path, *, resume: str | Path | None
             model.load_state_dict(state["model"])
             sgd.load_state_dict(state["optimizer"]["sgd"])
             adam.load_state_dict(state["optimizer"]["adam"])
+            if scaler.is_enabled() and state["optimizer"].get("scaler"):
+                scaler.load_state_dict(state["optimizer"]["scaler"])
         except (RuntimeError, KeyError, ValueError, TypeError) as exc:
             raise UserError(f"{resume} does not fit this configuration: {str(exc).splitlines()[0]}") from exc
         start_epoch = int(state["epoch"])
@@ -91,7 +108,7 @@ def train(cfg: TrainConfig, output_dir: str | Path, *, resume: str | Path | None
         if state.get("rng") is not None:
             ckpt_lib.restore_rng(state["rng"])
         log.info("resumed from %s at epoch %d", resume, start_epoch)
-    step_module = dist.wrap_model(JoEmStep(model, loss_fn, setup.sc_classes), info)
+    step_module = dist.wrap_model(JoEmStep(model, loss_fn, setup.sc_classes, amp), info)
     if info.is_main:
         out.mkdir(parents=True, exist_ok=True)
         save_config(cfg, out / "config.toml")
@@ -111,9 +128,10 @@ def train(cfg: TrainConfig, output_dir: str | Path, *, resume: str | Path | None
                 raise UserError(f"loss became {float(total)} at epoch {epoch} step {i}; lower the learning rate")
             sgd.zero_grad(set_to_none=True)
             adam.zero_grad(set_to_none=True)
-            total.backward()
-            sgd.step()
-            adam.step()
+            scaler.scale(total).backward()  # a no-op scale unless CUDA float16
+            scaler.step(sgd)
+            scaler.step(adam)
+            scaler.update()
             meters["loss"].update(float(total.detach()), images.shape[0])
             for k, v in parts.items():
                 meters[k].update(float(v), images.shape[0])
@@ -125,7 +143,9 @@ def train(cfg: TrainConfig, output_dir: str | Path, *, resume: str | Path | None
         if info.is_main:
             ckpt_lib.save_checkpoint(
                 out / "last.pt", package="gzs3", version=gzs3.__version__, model=model,
-                optimizer={"sgd": sgd.state_dict(), "adam": adam.state_dict()}, config=cfg, epoch=epoch,
+                optimizer={"sgd": sgd.state_dict(), "adam": adam.state_dict(),
+                           "scaler": scaler.state_dict() if scaler.is_enabled() else None},
+                config=cfg, epoch=epoch,
                 extra={"class_names": setup.names, "history": history},
             )
         dist.barrier()
