@@ -62,3 +62,52 @@ def tss(root, n=2, size=(40, 50), flow=(0.0, 0.0), seed=0):
         write_flo(r.path(f"{pair}/flow1.flo"), f)
         write_flo(r.path(f"{pair}/flow2.flo"), -f)
     return r.root
+
+
+def rect_polygon(x0, y0, x1, y1):
+    """Vertices of the rectangle whose rasterisation is pixels ``x0..x1 x y0..y1`` (inclusive):
+    half-pixel margins keep every pixel centre off the edges."""
+    xs = [x0 - 0.5, x1 + 0.5, x1 + 0.5, x0 - 0.5]
+    ys = [y0 - 0.5, y0 - 0.5, y1 + 0.5, y1 + 0.5]
+    return np.array([xs, ys], np.float64)
+
+
+def caltech(root, pairs=None, size=(48, 64), seed=0, alias=True, annotations=True):
+    """``test_pairs_caltech_with_category.csv`` + ``101_ObjectCategories`` JPEGs + ``Annotations`` .mat files.
+
+    ``pairs``: list of ``(category, source_polygon, target_polygon, same_image)``; polygons ``2 x N``.
+    With ``alias`` the ``Faces`` annotations go to ``Annotations/Faces_2`` (the original folder name);
+    ``annotations=False`` skips the .mat files (and the scipy import). Returns the root.
+    """
+    r = Replica(root)
+    if pairs is None:
+        pairs = [("Faces", rect_polygon(10, 8, 40, 30), rect_polygon(10, 8, 40, 30), True),
+                 ("ant", rect_polygon(5, 5, 25, 20), rect_polygon(15, 5, 35, 20), True),
+                 ("yin_yang", np.array([[8.2, 50.7, 30.1], [4.4, 12.9, 40.3]]),
+                  np.array([[12.6, 55.1, 20.9, 9.3], [6.1, 20.2, 44.8, 30.5]]), False)]
+    from sfnet.data.caltech import ANNOTATION_ALIASES, CALTECH_CATEGORIES
+
+    rows = ["source_image,target_image,class,XA,YA,XB,YB"]
+    counter: dict[str, int] = {}
+    for i, (cat, sp, tp, same) in enumerate(pairs):
+        names = []
+        for j, poly in enumerate((sp, tp)):
+            counter[cat] = counter.get(cat, 0) + 1
+            num = f"{counter[cat]:04d}"
+            img = rng_image(*size, seed=seed + i if (same or j == 0) else seed + 100 + i)
+            names.append(f"101_ObjectCategories/{cat}/image_{num}.jpg")
+            r.image(names[-1], img)
+            left, top = np.floor(poly[0].min()), np.floor(poly[1].min())  # box corner; contour relative to it
+            box = np.array([[top, np.ceil(poly[1].max()), left, np.ceil(poly[0].max())]], np.float64)
+            folder = ANNOTATION_ALIASES.get(cat, cat) if alias else cat
+            if not annotations:
+                continue
+            from scipy.io import savemat
+
+            savemat(r.path(f"Annotations/{folder}/annotation_{num}.mat"),
+                    {"box_coord": box, "obj_contour": np.stack([poly[0] - left, poly[1] - top])})
+        fx = lambda v: '"' + ",".join(f"{x:.10g}" for x in v) + '"'  # noqa: E731
+        rows.append(",".join([*names, str(CALTECH_CATEGORIES.index(cat) + 1), fx(sp[0]), fx(sp[1]), fx(tp[0]),
+                              fx(tp[1])]))
+    r.lines("test_pairs_caltech_with_category.csv", rows)
+    return r.root

@@ -57,6 +57,18 @@ def test_eval_pf_willow_replica(demo_run, tmp_path, capsys):
     assert json.loads((tmp_path / "ev" / "metrics.json").read_text())["pck"] == res["pck"]
 
 
+def test_eval_caltech_replica(demo_run, tmp_path, capsys):
+    _, out = demo_run
+    root = replicas.caltech(tmp_path / "caltech-101")
+    capsys.readouterr()
+    assert main(["eval", "--dataset", "caltech", "--data-root", str(root), "--weights", str(out / "demo_model.pt"),
+                 "--polygons", "annotations", "-q"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["benchmark"] == "caltech" and res["n_pairs"] == 3
+    assert 0.0 <= res["lt_acc"] <= 1.0 and 0.0 <= res["iou"] <= 1.0 and res["loc_err"] >= 0.0
+    assert set(res["per_category"]) == {"Faces", "ant", "yin_yang"}
+
+
 def test_match_writes_flow_warp_and_keypoints(demo_run, tmp_path):
     _, out = demo_run
     r = Replica(tmp_path)

@@ -98,3 +98,52 @@ def test_official_checkpoint_roundtrip_and_errors(tmp_path):
         load_official_checkpoint(tmp_path / "shape.pt", backbone="tiny")
     with pytest.raises(CheckpointError, match="not found"):
         load_official_checkpoint(tmp_path / "missing.pt", backbone="tiny")
+
+
+#: the state-dict keys of the official ``adap_layer_feat3`` / ``adap_layer_feat4`` modules: attributes
+#: ``conv1`` and ``conv2``, each ``nn.Sequential(Conv2d, BatchNorm2d, ReLU)`` (read in a fork that
+#: carries the official ``model.py``/``train.py``; ``train.py`` saves their ``state_dict()`` as
+#: ``state_dict1`` / ``state_dict2``).
+OFFICIAL_BLOCK_KEYS = [f"{c}.{k}" for c in ("conv1", "conv2") for k in (
+    "0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked")]
+
+
+def test_adaptation_blocks_have_the_official_key_names_and_shapes():
+    with torch.device("meta"):
+        m = SFNet(backbone="resnet101")
+    sd = m.adaptation_state_dict()
+    assert list(sd) == ["state_dict1", "state_dict2"]
+    for key, c, k in (("state_dict1", 1024, 5), ("state_dict2", 2048, 3)):
+        assert list(sd[key]) == OFFICIAL_BLOCK_KEYS
+        assert tuple(sd[key]["conv1.0.weight"].shape) == (c, c, k, k)
+        assert tuple(sd[key]["conv2.1.running_var"].shape) == (c,)
+
+
+def test_official_layout_written_by_name_loads(tmp_path):
+    """A file built from the literal official key names (not from our modules) loads strictly,
+    also without ``num_batches_tracked`` (files from PyTorch < 0.4.1; the official loader is lenient)."""
+    ref = SFNet(backbone="tiny")
+    c4, c5 = ref.adapt4.conv1[0].in_channels, ref.adapt5.conv1[0].in_channels
+    g = torch.Generator().manual_seed(0)
+
+    def block(c, k, with_count=True):
+        shapes = {"0.weight": (c, c, k, k), "0.bias": (c,), "1.weight": (c,), "1.bias": (c,),
+                  "1.running_mean": (c,), "1.running_var": (c,)}
+        sd = {f"{n}.{s}": torch.rand(shape, generator=g) for n in ("conv1", "conv2") for s, shape in shapes.items()}
+        if with_count:
+            sd.update({f"{n}.1.num_batches_tracked": torch.tensor(7) for n in ("conv1", "conv2")})
+        return sd
+
+    for with_count in (True, False):
+        state = {"state_dict1": block(c4, 5, with_count), "state_dict2": block(c5, 3, with_count)}
+        path = tmp_path / f"best_checkpoint_{with_count}.pt"
+        torch.save(state, path)
+        m = load_official_checkpoint(path, backbone="tiny")
+        torch.testing.assert_close(m.adapt4.conv2[1].running_var, state["state_dict1"]["conv2.1.running_var"])
+        torch.testing.assert_close(m.adapt5.conv1[0].weight, state["state_dict2"]["conv1.0.weight"])
+    # a misspelt key (e.g. a re-implementation's names) is refused with the key in the message
+    bad = {"state_dict1": {k.replace("conv1", "block1"): v for k, v in block(c4, 5).items()},
+           "state_dict2": block(c5, 3)}
+    torch.save(bad, tmp_path / "renamed.pt")
+    with pytest.raises(CheckpointError, match="state_dict1"):
+        load_official_checkpoint(tmp_path / "renamed.pt", backbone="tiny")

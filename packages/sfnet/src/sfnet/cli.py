@@ -12,7 +12,7 @@ from cvcore.cli import positive_int as _pos_int
 from cvcore.errors import ConfigError, DataError, UserError
 from sfnet import __version__
 
-BENCHMARKS = ("pf-pascal", "pf-willow", "tss")
+BENCHMARKS = ("pf-pascal", "pf-willow", "tss", "caltech")
 
 
 def _threads(args: argparse.Namespace, default: int = 1) -> None:
@@ -58,7 +58,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 # -- eval --------------------------------------------------------------------------------------------
 
 def _dataset(args: argparse.Namespace, feature_size):
-    from sfnet.data import TSS, PFPascal, PFWillow
+    from sfnet.data import TSS, Caltech101, PFPascal, PFWillow
 
     if args.data_root is None:
         raise DataError(f"--data-root is required: the {args.benchmark} folder (see 'sfnet eval --help')")
@@ -67,6 +67,8 @@ def _dataset(args: argparse.Namespace, feature_size):
                         feature_size=feature_size)
     if args.benchmark == "pf-willow":
         return PFWillow(args.data_root, eval_type=args.eval_type or "bounding_box", feature_size=feature_size)
+    if args.benchmark == "caltech":
+        return Caltech101(args.data_root, polygons=args.polygons, feature_size=feature_size)
     return TSS(args.data_root, feature_size=feature_size)
 
 
@@ -233,12 +235,15 @@ def build_parser() -> cli.Parser:
     p.add_argument("--resume", type=Path, default=None, metavar="LAST_PT", help="continue from last.pt")
     _model_flags(p)
 
-    p = cli.add_command(parser, "eval", _user_errors(cmd_eval), help="PCK on PF-PASCAL, PF-WILLOW or TSS; metrics as JSON")
-    p.add_argument("--benchmark", choices=BENCHMARKS, required=True)
+    p = cli.add_command(parser, "eval", _user_errors(cmd_eval),
+                        help="PCK on PF-PASCAL, PF-WILLOW or TSS, LT-ACC/IoU/LOC-ERR on Caltech-101; metrics as JSON")
+    p.add_argument("--benchmark", "--dataset", dest="benchmark", choices=BENCHMARKS, required=True)
     p.add_argument("--split", choices=("val", "test"), default="test", help="PF-PASCAL split")
     p.add_argument("--eval-type", choices=("image_size", "bounding_box"), default=None,
                    help="PCK length (default: image_size for PF-PASCAL, bounding_box for PF-WILLOW)")
-    p.add_argument("--alpha", type=float, default=None, help="PCK threshold (0.1; TSS 0.05)")
+    p.add_argument("--alpha", type=float, default=None, help="PCK threshold (0.1; TSS 0.05; unused for caltech)")
+    p.add_argument("--polygons", choices=("csv", "annotations"), default="csv",
+                   help="caltech: object polygons from the pair CSV or from Annotations/*/annotation_*.mat")
     _model_flags(p)
 
     p = cli.add_command(parser, "match", _user_errors(cmd_match), help="dense correspondence between two images",

@@ -1,4 +1,5 @@
-"""PCK for semantic correspondence (E12): the PF-PASCAL / PF-WILLOW normalisations and dense flow PCK.
+"""PCK for semantic correspondence (E12): the PF-PASCAL / PF-WILLOW normalisations and dense flow PCK;
+mask-transfer scores of the Caltech-101 protocol (LT-ACC, IoU, LOC-ERR).
 
 The counting itself is :func:`cvcore.metrics.pck_per_pair` (inclusive ``<=``, per-pair mean);
 this module adds the choice of the threshold length ``L`` used by the official scripts.
@@ -11,9 +12,10 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from cvcore.metrics import pck_per_pair
+from cvcore.metrics import confusion_matrix, pck_per_pair
 
-__all__ = ["ALPHA", "EVAL_IMAGE_SIZE", "flow_pck", "pck", "pck_batch", "threshold_length", "valid_keypoints"]
+__all__ = ["ALPHA", "EVAL_IMAGE_SIZE", "flow_pck", "label_transfer_accuracy", "localization_error", "mask_iou",
+           "pck", "pck_batch", "threshold_length", "valid_keypoints"]
 
 #: default PCK threshold factor (official ``eval_pascal.py``/``eval_willow.py``).
 ALPHA = 0.1
@@ -104,3 +106,70 @@ def flow_pck(est_flow_px: Any, gt_flow_px: Any, fg_mask: Any, alpha: float = 0.0
     length = float(max(e.shape[1:])) if L is None else float(L)
     d = np.hypot(*(e[:, m] - g[:, m]))
     return float((d <= alpha * length).mean())
+
+
+# -- Caltech-101 mask transfer (CNNGeo / weakalign protocol, reconstructed) ---------------------------
+
+def _binary_confusion(warped_mask: Any, target_mask: Any) -> np.ndarray:
+    w, t = _np(warped_mask), _np(target_mask)
+    if w.shape != t.shape or w.ndim != 2:
+        raise ValueError(f"expected two H x W masks of one size, got {w.shape} and {t.shape}")
+    return confusion_matrix((w > 0.5).astype(np.int64), (t > 0.5).astype(np.int64), 2, ignore_index=None)
+
+
+def label_transfer_accuracy(warped_mask: Any, target_mask: Any) -> float:
+    """LT-ACC: fraction of target pixels whose transferred label (``warped > 0.5``) equals the
+    target label (``target > 0.5``), over the whole image (foreground and background)."""
+    cm = _binary_confusion(warped_mask, target_mask)
+    return float(np.trace(cm) / cm.sum())
+
+
+def mask_iou(warped_mask: Any, target_mask: Any) -> float:
+    """IoU of the thresholded (``> 0.5``) transferred and target foregrounds; NaN if both are empty."""
+    cm = _binary_confusion(warped_mask, target_mask)
+    union = cm[1, 1] + cm[0, 1] + cm[1, 0]
+    return float(cm[1, 1] / union) if union else float("nan")
+
+
+def _box_coordinates(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel coordinates relative to the mask's bounding box (protocol's ``obj_ptr``): 1-based
+    pixel positions minus the 0-based box corner, divided by the box size."""
+    ys, xs = np.nonzero(mask > 0.5)
+    left, top = xs.min(), ys.min()
+    fw, fh = xs.max() - left + 1, ys.max() - top + 1
+    h, w = mask.shape
+    gx, gy = np.meshgrid(np.arange(1, w + 1, dtype=np.float64), np.arange(1, h + 1, dtype=np.float64))
+    return (gx - left) / fw, (gy - top) / fh
+
+
+def localization_error(source_mask: Any, target_mask: Any, grid_t2s: Any) -> float:
+    """LOC-ERR of a dense target->source grid (protocol of DSP, as computed by CNNGeo / weakalign).
+
+    Every target pixel whose grid point lies strictly inside ``(-1, 1)^2`` is mapped to the source
+    pixel ``floor(x_s), floor(y_s)`` (``x_s = (g_x + 1)(W_s - 1)/2``); the error is the mean over
+    these pixels of ``|x_t' - x_s'| + |y_t' - y_s'|``, where ``'`` are coordinates relative to the
+    bounding box of the respective object mask (``(x + 1 - left) / width``).
+
+    Args:
+        source_mask: ``H_s x W_s``; target_mask: ``H_t x W_t``.
+        grid_t2s: ``H_t x W_t x 2`` normalised (x, y) source positions of the target pixels.
+
+    Returns:
+        LOC-ERR (lower is better); NaN if a mask is empty or no grid point is inside.
+    """
+    s, t, g = _np(source_mask), _np(target_mask), _np(grid_t2s)
+    if g.shape != (*t.shape, 2):
+        raise ValueError(f"grid must be H_t x W_t x 2 = {(*t.shape, 2)}, got {g.shape}")
+    if not (s > 0.5).any() or not (t > 0.5).any():
+        return float("nan")
+    hs, ws = s.shape
+    inside = (g[..., 0] > -1) & (g[..., 0] < 1) & (g[..., 1] > -1) & (g[..., 1] < 1)
+    if not inside.any():
+        return float("nan")
+    rows, cols = np.nonzero(inside)
+    xs = np.floor((g[rows, cols, 0] + 1) * (ws - 1) / 2).astype(np.int64)
+    ys = np.floor((g[rows, cols, 1] + 1) * (hs - 1) / 2).astype(np.int64)
+    tx, ty = _box_coordinates(t)
+    sx, sy = _box_coordinates(s)
+    err = np.abs(tx[rows, cols] - sx[ys, xs]) + np.abs(ty[rows, cols] - sy[ys, xs])
+    return float(err.mean())
