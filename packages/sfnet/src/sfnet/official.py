@@ -12,8 +12,11 @@ __all__ = ["load_official_checkpoint"]
 def load_official_checkpoint(path: str | os.PathLike[str], model: SFNet | None = None, **model_kwargs) -> SFNet:
     """Build (or take) an :class:`SFNet` and load the official adaptation-layer weights into it.
 
-    The official file holds only ``{"state_dict1": layer3 block, "state_dict2": layer4 block}``;
-    the backbone comes from ImageNet (pass ``pretrained_backbone=...`` in ``model_kwargs``).
+    The official file holds only ``{"state_dict1": adap_layer_feat3.state_dict(), "state_dict2":
+    adap_layer_feat4.state_dict()}``, each with the keys ``conv{1,2}.0.{weight,bias}`` and
+    ``conv{1,2}.1.{weight,bias,running_mean,running_var,num_batches_tracked}`` (``conv1``/``conv2`` =
+    ``Sequential(Conv2d, BatchNorm2d, ReLU)``), which :class:`~sfnet.models.adaptation.AdaptationBlock`
+    reproduces; the backbone comes from ImageNet (pass ``pretrained_backbone=...`` in ``model_kwargs``).
 
     Raises:
         cvcore.errors.CheckpointError: missing/truncated file, wrong keys or shapes.
