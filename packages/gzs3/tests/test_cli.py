@@ -30,7 +30,7 @@ def test_no_command_is_a_usage_error(capsys):
     assert "error" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("cmd", ["train", "eval", "predict", "export", "demo", "embed-classes"])
+@pytest.mark.parametrize("cmd", ["train", "eval", "predict", "export", "demo", "embed-classes", "convert-context"])
 def test_help(cmd, capsys):
     assert main([cmd, "--help"]) == 0
     assert "--" in capsys.readouterr().out
@@ -172,3 +172,57 @@ def test_embed_classes(tmp_path, capsys):
     capsys.readouterr()
     assert main(["embed-classes", "--word-vectors", str(wv), "--names", str(names), "--out", str(tmp_path / "t2.npy")]) == 1
     assert "unicorn" in capsys.readouterr().err and not (tmp_path / "t2.npy").exists()
+
+
+def test_convert_context_cli(tmp_path, capsys):
+    from scipy.io import savemat
+
+    from gzs3.data import ContextZeroShot
+    from gzs3.splits import CONTEXT_CLASSES
+
+    # a raw release: 459-class list in its own order (ZS3Net spellings differ for 3 classes), LabelMap .mat files
+    raw = ["accordion", "aeroplane", "diningtable", "bedcloth", "clothes"] + [
+        n for n in CONTEXT_CLASSES[1:] if n not in ("aeroplane", "table", "bedclothes", "cloth")] + ["zebra"]
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(raw))
+    ids = {raw[j]: i + 1 for i, j in enumerate(order)}
+    (tmp_path / "labels.txt").write_text("".join(f"{ids[n]}: {n}\n" for n in sorted(ids, key=ids.get)))
+    tv = tmp_path / "trainval"
+    tv.mkdir()
+    maps = {f"2008_00000{i}": rng.integers(1, len(raw) + 1, (6, 7)) for i in range(3)}
+    for stem, lm in maps.items():
+        savemat(tv / f"{stem}.mat", {"LabelMap": lm.astype(np.uint16)})
+    out = tmp_path / "context" / "59_labels.pth"
+    assert main(["convert-context", "--trainval", str(tv), "--labels", str(tmp_path / "labels.txt"), "--out", str(out)]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["images"] == 3 and rep["labels_file"] == str(out)
+    inv = {v: k for k, v in ids.items()}
+    rename = {"diningtable": "table", "bedcloth": "bedclothes", "clothes": "cloth"}
+    got = torch.load(out, weights_only=True)
+    for stem, lm in maps.items():  # brute force: per pixel, the raw name -> ZS3Net id (0 outside the 59)
+        expect = [[CONTEXT_CLASSES.index(rename.get(inv[v], inv[v])) if rename.get(inv[v], inv[v]) in CONTEXT_CLASSES
+                   else 0 for v in row] for row in lm.tolist()]
+        assert got[stem].tolist() == expect
+    assert rep["classes_present"] == len({x for t in got.values() for x in t.flatten().tolist()} - {0})
+    # the written file is what ContextZeroShot reads
+    from cvcore.data import write_image
+    from cvcore.data.replica import rng_image
+
+    for stem in maps:
+        write_image(tmp_path / "VOC2012" / "JPEGImages" / f"{stem}.jpg", rng_image(6, 7, seed=1))
+    (out.parent / "pascal_context_val.txt").write_text("".join(f"JPEGImages/{s}.jpg labels/{s}.png\n" for s in maps))
+    val = ContextZeroShot(out.parent, "val", image_root=tmp_path / "VOC2012")
+    assert len(val) == 3 and torch.equal(val[0][1], got["2008_000000"])
+    # bad input: one-line errors, nothing written
+    assert main(["convert-context", "--trainval", str(tmp_path / "nope"), "--labels", str(tmp_path / "labels.txt"),
+                 "--out", str(tmp_path / "x.pth")]) == 1
+    assert main(["convert-context", "--trainval", str(tv), "--labels", str(tmp_path / "missing.txt"),
+                 "--out", str(tmp_path / "x.pth")]) == 1
+    (tv / "2008_000009.mat").write_bytes(b"garbage")
+    assert main(["convert-context", "--trainval", str(tv), "--labels", str(tmp_path / "labels.txt"),
+                 "--out", str(tmp_path / "x.pth")]) == 1
+    assert main(["convert-context", "--trainval", str(tv), "--labels", str(tmp_path / "labels.txt"),
+                 "--out", str(tmp_path / "x.txt")]) == 1
+    err = capsys.readouterr().err
+    assert "nope" in err and "missing.txt" in err and "2008_000009" in err and "Traceback" not in err
+    assert not (tmp_path / "x.pth").exists()

@@ -84,6 +84,12 @@ def _embed(args: argparse.Namespace) -> int:
     return run_embed_classes(args)
 
 
+def _convert_context(args: argparse.Namespace) -> int:
+    from gzs3.commands import run_convert_context
+
+    return run_convert_context(args)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from gzs3.demo import run_demo
 
@@ -166,6 +172,12 @@ def build_parser() -> cli.Parser:
     c.add_argument("--names", type=Path, required=True, metavar="FILE", help="one class name per line")
     c.add_argument("--out", type=Path, required=True, metavar="TABLE.npy")
     c.add_argument("--normalize", choices=("max", "l2", "none"), default="max", help="E1 max-norm scaling by default")
+
+    k = cli.add_command(parser, "convert-context", _convert_context,
+                        help="build 59_labels.pth from the raw PASCAL Context release (trainval/*.mat, labels.txt)")
+    k.add_argument("--trainval", type=Path, required=True, metavar="DIR", help="folder of <stem>.mat files with LabelMap")
+    k.add_argument("--labels", type=Path, required=True, metavar="FILE", help="the 459-class labels.txt ('<id>: <name>')")
+    k.add_argument("--out", type=Path, required=True, metavar="FILE", help="output dict, e.g. context/59_labels.pth")
 
     d = cli.add_command(parser, "demo", _demo, help="train on synthetic scenes and show zero-shot segmentation (no data needed)")
     d.add_argument("--epochs", type=_positive, default=None, help="training epochs (default 14)")

@@ -13,7 +13,7 @@ import numpy as np
 from cvcore import cli
 from cvcore.errors import ConfigError, UserError
 
-__all__ = ["run_embed_classes", "run_eval", "run_export", "run_predict", "run_train"]
+__all__ = ["run_convert_context", "run_embed_classes", "run_eval", "run_export", "run_predict", "run_train"]
 
 
 def _weights(args: argparse.Namespace) -> Path | None:
@@ -291,4 +291,20 @@ def run_embed_classes(args: argparse.Namespace) -> int:
         raise ConfigError(f"--out must end in .npy, got {args.out}")
     atomic_write_with(args.out, lambda f: np.save(f, table.numpy()))
     cli.emit({"table": str(args.out), "shape": list(table.shape), "names": names}, argparse.Namespace(output_dir=None))
+    return 0
+
+
+def run_convert_context(args: argparse.Namespace) -> int:
+    import torch
+
+    from gzs3.data import convert_context_mat
+
+    if args.out.suffix not in (".pth", ".pt"):
+        raise ConfigError(f"--out must end in .pth (a torch.save'd dict), got {args.out}")
+    labels = convert_context_mat(args.trainval, args.labels, args.out)
+    counts = torch.zeros(60, dtype=torch.long)
+    for lab in labels.values():
+        counts += torch.bincount(lab.flatten(), minlength=60)[:60]
+    cli.emit({"labels_file": str(args.out), "images": len(labels),
+              "classes_present": int((counts[1:] > 0).sum())}, argparse.Namespace(output_dir=None))
     return 0
