@@ -64,7 +64,10 @@ def run_train(args: argparse.Namespace) -> int:
     if distributed_rank != 0:  # under torchrun only rank 0 reports
         return 0
     report: dict[str, Any] = {"checkpoint": result["checkpoint"], "epochs": result["epochs"],
-                              "final_loss": result["losses"][-1] if result["losses"] else None}
+                              "final_loss": result["losses"][-1] if result["losses"] else None,
+                              "world_size": result["world_size"]}
+    if result["world_size"] > 1:
+        report["ddp_max_param_diff"] = result["ddp_max_param_diff"]
     if result["metrics"] is not None:
         report["metrics"] = result["metrics"]
         for k, v in result["metrics"].items():
