@@ -46,21 +46,34 @@ def pf_willow(root, n=3, size=(50, 70), seed=0):
     return r.root
 
 
-def tss(root, n=2, size=(40, 50), flow=(0.0, 0.0), seed=0):
+def tss(root, n=2, size=(40, 50), flow=(0.0, 0.0), seed=0, flip=False, csv=False, prefix="", size2=None):
+    """TSS pair folders (``image1/2.png``, ``mask1/2.png``, ``flow1/2.flo``); image2 = image1.
+
+    ``flip``: image2 is image1 mirrored and ``flip_gt.txt`` says 1, so the ground-truth flows (into
+    the flipped other image) stay ``flow``. ``csv``: also write weakalign's ``test_pairs_tss.csv``
+    (paths prefixed with ``prefix``). ``size2``: a different size for image2 (random content).
+    """
     r = Replica(root)
-    for subset in ("FG3DCar", "PASCAL")[:n]:
-        pair = f"{subset}/0001_0002"
+    rows = ["source_image,target_image,flow_direction,flip,category"]
+    for c, subset in enumerate(("FG3DCar", "PASCAL")[:n]):
+        pair = f"{prefix}{subset}/0001_0002"
         img = rng_image(*size, seed=seed)
+        img2 = rng_image(*size2, seed=seed + 1) if size2 else (np.ascontiguousarray(img[:, ::-1]) if flip else img)
         r.image(f"{pair}/image1.png", img)
-        r.image(f"{pair}/image2.png", img)
-        m = np.zeros(size, np.uint8)
-        m[5:-5, 5:-5] = 255
-        r.image(f"{pair}/mask1.png", m)
-        r.image(f"{pair}/mask2.png", m)
-        f = np.zeros((2, *size), np.float32)
-        f[0], f[1] = flow
-        write_flo(r.path(f"{pair}/flow1.flo"), f)
-        write_flo(r.path(f"{pair}/flow2.flo"), -f)
+        r.image(f"{pair}/image2.png", img2)
+        for d, shape in ((1, img.shape[:2]), (2, img2.shape[:2])):
+            m = np.zeros(shape, np.uint8)
+            m[5:-5, 5:-5] = 255
+            r.image(f"{pair}/mask{d}.png", m)
+            f = np.zeros((2, *shape), np.float32)
+            f[0], f[1] = flow if d == 1 else (-flow[0], -flow[1])
+            write_flo(r.path(f"{pair}/flow{d}.flo"), f)
+        if flip:
+            r.text(f"{pair}/flip_gt.txt", "1\n")
+        rows += [f"{pair}/image2.png,{pair}/image1.png,1,{int(flip)},{c + 1}",
+                 f"{pair}/image1.png,{pair}/image2.png,2,{int(flip)},{c + 1}"]
+    if csv:
+        r.lines("test_pairs_tss.csv", rows)
     return r.root
 
 

@@ -109,3 +109,63 @@ def test_prepare_voc_and_training_arrays(tmp_path):
     assert set(np.unique(masks[0])) == {0, 255} and masks[0][0].max() == 0 and masks[0][4, 4] == 255
     with pytest.raises(DataError, match="VOC2012_seg_img.npy"):
         load_training_arrays(tmp_path / "nothing")
+
+
+class MatchOrMirror(torch.nn.Module):
+    """A perfect matcher for the two cases of the flip tests: identity grid when the inputs are equal,
+    the mirrored grid (x -> -x) when the source is the target mirrored."""
+
+    feature_size = (20, 20)
+
+    def forward(self, src, tgt):
+        g = regular_grid(src.shape[-2] // 16, src.shape[-1] // 16)[None].expand(len(src), -1, -1, -1).clone()
+        if not torch.allclose(src, tgt):
+            assert torch.allclose(src, tgt.flip(-1), atol=1e-3), "test model only knows equal or mirrored inputs"
+            g[..., 0] = -g[..., 0]
+        return type("Out", (), {"grid_t2s": g, "grid_s2t": g})()
+
+
+@pytest.mark.parametrize("layout", ["flip_gt.txt", "csv"])
+def test_tss_flip_flag_flips_the_source(tmp_path, layout):
+    """image2 = image1 mirrored, flagged: the ground truth points into the flipped image, so the
+    protocol must flip the source first; ignoring the flag would score the mirror flow."""
+    csv = layout == "csv"
+    root = replicas.tss(tmp_path / "tss", flip=True, csv=csv, prefix="TSS_CVPR2016/" if csv else "")
+    ds = TSS(root)
+    assert len(ds) == 4 and all(ds[i]["flip"] for i in range(4))
+    it = ds[0]
+    assert torch.equal(it["source_image"], it["target_image"])  # flipped image2 == image1
+    res = evaluate(MatchOrMirror(), ds)
+    assert res["pck"] == 1.0 and res["n_flipped"] == 4 and np.isnan(res["pck_without_flip"])
+    # the same folders with the flag cleared: the source stays mirrored and the score collapses
+    for p in root.rglob("flip_gt.txt"):
+        p.write_text("0\n")
+    if csv:
+        csv_path = root / "test_pairs_tss.csv"
+        lines = csv_path.read_text().splitlines()
+        csv_path.write_text("\n".join([lines[0]] + [ln.replace(",1,1,", ",1,0,").replace(",2,1,", ",2,0,")
+                                                    for ln in lines[1:]]) + "\n")
+    unflagged = evaluate(MatchOrMirror(), TSS(root))
+    assert unflagged["n_flipped"] == 0 and unflagged["pck"] < 0.3
+    assert unflagged["pck_without_flip"] == unflagged["pck_all_pairs"] == unflagged["pck"]
+
+
+def test_tss_threshold_uses_the_source_size_and_csv_errors(tmp_path):
+    root = replicas.tss(tmp_path / "tss", n=1, size=(40, 50), size2=(30, 70))
+    ds = TSS(root)
+    by_dir = {ds[i]["name"][-1]: ds[i] for i in range(2)}
+    assert by_dir["1"]["L"] == 70.0 and tuple(by_dir["1"]["target_size"].tolist()) == (40, 50)
+    assert by_dir["2"]["L"] == 50.0 and by_dir["2"]["gt_flow"].shape == (2, 30, 70)
+    r = Replica(tmp_path / "bad")
+    r.lines("test_pairs_tss.csv", ["source_image,target_image,flow_direction,flip,category",
+                                   "FG3DCar/a/image1.png,FG3DCar/a/image2.png,1,0,1"])
+    with pytest.raises(DataError, match="image1.png"):
+        TSS(r.root)
+    r.lines("test_pairs_tss.csv", ["source_image,target_image,flow_direction,flip,category",
+                                   "FG3DCar/a/image1.png,FG3DCar/a/image2.png,2,yes,1"])
+    with pytest.raises(DataError, match="integers"):
+        TSS(r.root)
+    bad_flag = replicas.tss(tmp_path / "flag", n=1)
+    (bad_flag / "FG3DCar/0001_0002/flip_gt.txt").write_text("maybe")
+    with pytest.raises(DataError, match="0 or 1"):
+        TSS(bad_flag)

@@ -87,14 +87,16 @@ def pck_batch(src_pts: Any, est_pts: Any, L: Any, alpha: float = ALPHA) -> torch
 
 
 def flow_pck(est_flow_px: Any, gt_flow_px: Any, fg_mask: Any, alpha: float = 0.05, L: float | None = None) -> float:
-    """Dense PCK (TSS protocol, reconstructed): fraction of foreground pixels whose estimated flow
-    end point lies within ``alpha L`` of the ground truth.
+    """Dense PCK (TSS protocol, reconstructed): fraction of the counted pixels with a known
+    ground truth whose estimated flow end point lies within ``alpha L`` of it (inclusive).
 
     Args:
-        est_flow_px, gt_flow_px: ``2 x H x W`` flows in pixels (NaN/inf in the ground truth = unknown).
-        fg_mask: ``H x W`` foreground of the image the flows start from.
+        est_flow_px, gt_flow_px: ``2 x H x W`` flows in pixels (NaN/inf/> 1e9 in the ground truth = unknown).
+        fg_mask: ``H x W`` pixels to count (the foreground, or all ``True`` for every known pixel as
+            the TSS toolkit does).
         alpha: 0.05 in the TSS protocol.
-        L: threshold length; default ``max(H, W)``.
+        L: threshold length; default ``max(H, W)`` of the flow (the TSS toolkit uses the size of
+            the image the flow points into; :class:`~sfnet.data.TSS` items carry it as ``L``).
     """
     e, g = _np(est_flow_px), _np(gt_flow_px)
     m = _np(fg_mask).astype(bool)

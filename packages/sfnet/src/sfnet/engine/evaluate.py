@@ -86,22 +86,43 @@ def dense_flow_px(grid_t2s: torch.Tensor, src_size: tuple[int, int], tgt_size: t
 
 
 @torch.no_grad()
-def evaluate_tss(model: torch.nn.Module, dataset: Dataset, alpha: float = 0.05, device: torch.device | str = "cpu"
-                 ) -> dict[str, Any]:
-    """Dense PCK@0.05 on TSS foreground pixels, both directions (protocol reconstructed)."""
+def evaluate_tss(model: torch.nn.Module, dataset: Dataset, alpha: float = 0.05, device: torch.device | str = "cpu",
+                 foreground_only: bool = False) -> dict[str, Any]:
+    """Dense PCK@alpha on TSS, both directions of every pair (protocol reconstructed, as the TSS toolkit).
+
+    Per item: the pixels of the target with a valid ground-truth flow (and, with ``foreground_only``,
+    inside its mask) whose end-point error is ``<= alpha * L``, ``L = max(H, W)`` of the source (the
+    image the flow points into; the source is flipped beforehand when the pair's flag says so).
+
+    Returns:
+        ``{"pck": mean of the per-subset means (the papers' "avg."), "per_subset": {...},
+        "pck_all_pairs": mean over all items (the toolkit's "Average"), "pck_without_flip": mean over
+        unflipped items (the toolkit's "w/o flip"), "n_pairs", "n_flipped", "alpha"}``.
+    """
     device = torch.device(device)
     model.eval()
     by_subset: dict[str, list[float]] = defaultdict(list)
+    unflipped: list[float] = []
+    n_flipped = 0
     for i in progress(range(len(dataset)), total=len(dataset), desc="eval"):
         item = dataset[i]
         grid = _grid_t2s(model, item, device)
         flow = dense_flow_px(grid[0], tuple(item["source_size"].tolist()), tuple(item["target_size"].tolist()))
-        s = flow_pck(flow, item["gt_flow"], item["mask"], alpha=alpha)
-        if not np.isnan(s):
-            by_subset[item["subset"]].append(s)
+        region = item["mask"] if foreground_only else torch.ones_like(item["mask"], dtype=torch.bool)
+        s = flow_pck(flow, item["gt_flow"], region, alpha=alpha, L=item.get("L"))
+        if np.isnan(s):
+            continue
+        by_subset[item["subset"]].append(s)
+        if item.get("flip", False):
+            n_flipped += 1
+        else:
+            unflipped.append(s)
     per = {k: float(np.mean(v)) for k, v in by_subset.items()}
+    every = [v for vs in by_subset.values() for v in vs]
     return {"pck": float(np.mean(list(per.values()))) if per else float("nan"), "per_subset": per,
-            "n_pairs": sum(len(v) for v in by_subset.values()), "alpha": alpha}
+            "pck_all_pairs": float(np.mean(every)) if every else float("nan"),
+            "pck_without_flip": float(np.mean(unflipped)) if unflipped else float("nan"),
+            "n_pairs": len(every), "n_flipped": n_flipped, "alpha": alpha}
 
 
 def transfer_mask(source_mask: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
