@@ -289,3 +289,15 @@ def test_demo_failure_mid_run_removes_only_the_folder_it_created(tmp_path, monke
     (tmp_path / "old" / "keep.txt").write_text("mine")
     assert main(["demo", "--iters", "2", "--save-checkpoints", "--output-dir", str(tmp_path / "old"), "-q"]) == 1
     assert (tmp_path / "old" / "keep.txt").read_text() == "mine"
+
+
+def test_upscale_tiles_by_default_and_tile_0_is_the_whole_image(tmp_path, capsys):
+    """The default --tile 256 splits a 300-pixel-wide image; --tile 0 runs it whole; outputs agree to 1 level."""
+    from cvcore.data import read_image
+
+    img = Replica(tmp_path).image("wide.png", smooth_image(14, 300, 2))
+    assert main(["upscale", str(img), "-o", str(tmp_path / "tiled.png"), "-q"]) == 0
+    assert main(["upscale", str(img), "--tile", "0", "-o", str(tmp_path / "whole.png"), "-q"]) == 0
+    a, b = (read_image(tmp_path / n).astype(int) for n in ("tiled.png", "whole.png"))
+    assert a.shape == (28, 600, 3) and np.abs(a - b).max() <= 1
+    assert main(["upscale", str(img), "--tile", "-1"]) == 2

@@ -85,6 +85,7 @@ def test_short_convergence_check(test_data):
     untrained = evaluate(FSRCNN(2), {"e": ev}, 2, with_ssim=False)["e"]["psnr"]
     net = train_baseline(_cfg(600), PatchDataset(_train_pairs(2), 2, 48, repeat=64))
     got = evaluate(net, {"e": ev}, 2, with_ssim=False)["e"]["psnr"]
+    print(f"short convergence: untrained {untrained:.2f} dB -> {got:.2f} dB (bicubic {BICUBIC[2]['mean']:.2f})")
     assert got > untrained + 10
     assert got > BICUBIC[2]["mean"] - 2.5
 
@@ -96,6 +97,7 @@ def test_gate_a_training_from_scratch_beats_bicubic(test_data):
 
     net = train_baseline(_cfg(3000), PatchDataset(_train_pairs(2), 2, 48, repeat=64))
     res = evaluate(net, {"e": _eval_set(2)}, 2, with_ssim=False)["e"]
+    print(f"gate A: {res['psnr']:.3f} dB (bicubic {BICUBIC[2]['mean']:.3f}); per image {res['per_image']}")
     assert res["psnr"] > BICUBIC[2]["mean"] + 0.2
     assert sum(res["per_image"][n] > BICUBIC[2][n] for n in TINY_EVAL) >= 4
 
@@ -110,5 +112,8 @@ def test_gate_b_privileged_information_helps(test_data):
     student = distill(teacher, _cfg(1500), patches)
     baseline = train_baseline(_cfg(1500), patches)
     ev = {"e": _eval_set(2)}
-    gain = evaluate(student.to_fsrcnn(), ev, 2, with_ssim=False)["e"]["psnr"] - evaluate(baseline, ev, 2, with_ssim=False)["e"]["psnr"]
+    p_student = evaluate(student.to_fsrcnn(), ev, 2, with_ssim=False)["e"]["psnr"]
+    p_base = evaluate(baseline, ev, 2, with_ssim=False)["e"]["psnr"]
+    gain = p_student - p_base
+    print(f"gate B: PISR student {p_student:.3f} dB, plain FSRCNN {p_base:.3f} dB, gain {gain:+.3f} dB")
     assert math.isfinite(gain) and gain >= 0.2

@@ -221,7 +221,7 @@ def _upscale(args: argparse.Namespace) -> int:
         dest = [Path(args.output)]
     written = []
     for (_f, img), d in zip(images, dest):
-        out = upscale(img, model, tile=args.tile)
+        out = upscale(img, model, tile=args.tile or None)
         written.append(str(write_image(d, out)))
     cli.emit({"scale": model.scale, "outputs": written}, None)
     return 0
@@ -396,7 +396,8 @@ def build_parser() -> cli.Parser:
     p.add_argument("-o", "--output", type=Path, default=None, help="output file (or folder for a folder input)")
     p.add_argument("--scale", type=_scale, default=None,
                    help="2, 3 or 4: picks the shipped weights (default 2), must match --weights")
-    p.add_argument("--tile", type=_pos_int, default=None, help="LR tile side for bounded memory")
+    p.add_argument("--tile", type=_nonneg_int, default=256,
+                   help="LR tile side (default 256: memory bounded on large images, output unchanged); 0 = whole image")
 
     p = cli.add_command(parser, "export", _export, help="export the plain FSRCNN (heads dropped) for deployment")
     p.add_argument("--format", choices=("export", "torchscript", "onnx"), default="export",
