@@ -57,7 +57,7 @@ def _textbook(tp_flags_by_score):
 
 def test_pr_curve_against_brute_force():
     rng = np.random.default_rng(2)
-    for trial in range(4):
+    for _ in range(4):
         g = _annos(40, rng)  # 40 gts -> thresholds are exactly the 40 TP scores
         scores = rng.permutation(np.linspace(0.2, 0.99, 40))
         n_fp = 15
