@@ -138,7 +138,7 @@ def load_official_checkpoint(fe_path: str | os.PathLike[str], gen_path: str | os
 
 def load_trained(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> tuple[JointEmbeddingModel, TrainConfig, dict[str, Any]]:
     """Rebuild the model saved by ``gzs3 train``: ``(model (eval mode), config, checkpoint dict)``."""
-    from gzs3.engine.builders import ClassSetup, build_model
+    from gzs3.engine.builders import ClassSetup, build_model, excluded_classes
 
     ckpt = load_checkpoint(path, package="gzs3", version=gzs3.__version__)
     try:
@@ -150,7 +150,9 @@ def load_trained(path: str | os.PathLike[str], device: str | torch.device = "cpu
         raise CheckpointError(f"{path} is not a gzs3 training checkpoint (missing {exc})") from exc
     names = list(ckpt.get("extra", {}).get("class_names") or [str(i) for i in range(table.shape[0])])
     unseen = [int(i) for i in torch.nonzero(mask).flatten()]
-    setup = ClassSetup(table, names, [c for c in range(table.shape[0]) if c not in unseen], unseen)
+    excluded = excluded_classes(cfg)
+    setup = ClassSetup(table, names, [c for c in range(table.shape[0]) if c not in unseen and c not in excluded],
+                       unseen, excluded)
     cfg.model.backbone_weights = ""
     model = build_model(cfg, setup)
     try:

@@ -108,7 +108,9 @@ def build_parser() -> cli.Parser:
     parser = cli.make_parser("gzs3", version=__version__, description="JoEm: exploiting a joint embedding space for generalized zero-shot semantic segmentation (ICCV 2021) in PyTorch")
 
     t = cli.add_command(parser, "train", _train, help="train the visual and semantic encoders on seen classes")
-    t.add_argument("--preset", metavar="NAME", help="shipped recipe: voc_deeplabv3plus_zs3, context_deeplabv3plus_zs3, synthetic_tiny")
+    t.add_argument("--preset", metavar="NAME",
+                   help="shipped recipe: voc_deeplabv3plus_zs3, context_deeplabv3plus_zs3, voc_deeplabv2_spnet, synthetic_tiny")
+    t.add_argument("--setting", choices=("zs3", "spnet"), help="ZS3 setting or SPNet setting (VOC, 5 unseen)")
     t.add_argument("--dataset", choices=("voc", "context", "synthetic"))
     t.add_argument("--n-unseen", type=int)
     t.add_argument("--split-protocol", choices=("joem", "zs3"))
@@ -139,6 +141,7 @@ def build_parser() -> cli.Parser:
     e.add_argument("--official", type=Path, nargs=2, metavar=("FE", "GEN"), help="the authors' fe_/gen_checkpoint pair")
     e.add_argument("--dataset", choices=("voc", "context", "synthetic"))
     e.add_argument("--n-unseen", type=int)
+    e.add_argument("--setting", choices=("zs3", "spnet"), help="with --official: the setting the checkpoint was trained in")
     e.add_argument("--split-protocol", choices=("joem", "zs3"))
     e.add_argument("--embeddings", type=Path, metavar="PATH")
     _decision_flags(e)

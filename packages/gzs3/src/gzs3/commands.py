@@ -39,6 +39,7 @@ def run_train(args: argparse.Namespace) -> int:
             raise ConfigError(str(exc)) from exc
     explicit = {
         "data.dataset": args.dataset, "data.n_unseen": args.n_unseen, "data.split_protocol": args.split_protocol,
+        "data.setting": args.setting,
         "data.embeddings": args.embeddings, "data.root": args.data_root, "data.crop": args.crop,
         "data.sbd_root": args.sbd_root,
         "model.arch": args.arch, "model.backbone": args.backbone, "model.backbone_weights": args.backbone_weights,
@@ -89,9 +90,10 @@ def _eval_model(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             raise ConfigError("give either --weights/--checkpoint or --official FE GEN, not both")
         cfg = cli.resolve_config(TrainConfig, args, explicit={
             "data.dataset": args.dataset, "data.n_unseen": args.n_unseen, "data.split_protocol": args.split_protocol,
-            "data.embeddings": args.embeddings, "data.root": args.data_root})
+            "data.setting": args.setting, "data.embeddings": args.embeddings, "data.root": args.data_root})
         setup = build_class_setup(cfg)
         model = load_official_checkpoint(args.official[0], args.official[1], setup.table, setup.unseen, setup.names)
+        model.excluded = list(setup.excluded)  # SPNet setting: background never predicted
         return model, cfg
     if ckpt is None:
         raise ConfigError("eval needs --weights CKPT (from gzs3 train) or --official FE GEN")

@@ -13,16 +13,21 @@ __all__ = ["DataConfig", "EvalConfig", "LossConfig", "ModelConfig", "OptimConfig
 @dataclass
 class DataConfig:
     dataset: Literal["voc", "context", "synthetic"] = "voc"
+    # "spnet" (VOC, 5 unseen): train on all images with background and unseen pixels ignored,
+    # background ignored at test time and never predicted (spec §6, §3.22)
+    setting: Literal["zs3", "spnet"] = "zs3"
     root: str = ""  # VOC2012 folder / Context folder (also --data-root)
     image_root: str = ""  # Context only: folder the list's image paths are relative to
     sbd_root: str = ""  # VOC only: raw SBD benchmark_RELEASE (cls/*.mat) instead of SegmentationClassAug
     labels_file: str = "59_labels.pth"
-    embeddings: str = ""  # class-embedding table (.pkl/.npy/.pt); required for voc/context
+    embeddings: str = ""  # class-embedding table (.pkl/.npy/.pt); required for voc/context;
+    # "a.pkl,b.pkl": each max-norm scaled, first num_classes rows, concatenated (SPNet setting: word2vec + fastText)
     n_unseen: int = 2
     split_protocol: Literal["joem", "zs3"] = "joem"
     train_split: str = ""  # default: train_aug (VOC) / train (Context)
     val_split: str = "val"
     crop: int = 312
+    base_size: int = 0  # random-scale reference of the short side (0 = crop; 512 in the SPNet setting)
     scale_min: float = 0.5
     scale_max: float = 1.5  # 2.0 for Context
     synthetic_train: int = 96  # synthetic set sizes and image side

@@ -33,12 +33,15 @@ class JointEmbeddingModel(nn.Module):
         class_embeddings: ``(K, d_s)`` word vectors of all classes (seen and unseen).
         unseen: ids of unseen classes.
         class_names: optional names (for ``add_classes`` by name and for display).
+        exclude: ids that are never predicted and are neither seen nor unseen (the SPNet
+            setting's background); their distances become +inf before any decision rule.
 
     Buffers ``class_embeddings (K, d_s)`` and ``unseen_mask (K,)`` are part of the state dict.
     """
 
     def __init__(self, visual: nn.Module, semantic: nn.Module, class_embeddings: torch.Tensor,
-                 unseen: Sequence[int] = (), class_names: Sequence[str] | None = None) -> None:
+                 unseen: Sequence[int] = (), class_names: Sequence[str] | None = None,
+                 exclude: Sequence[int] = ()) -> None:
         super().__init__()
         self.visual = visual
         self.semantic = semantic
@@ -50,6 +53,9 @@ class JointEmbeddingModel(nn.Module):
             if not 0 <= int(u) < table.shape[0]:
                 raise ValueError(f"unseen class id {u} out of range [0, {table.shape[0]})")
             mask[int(u)] = True
+        self.excluded = sorted(int(c) for c in exclude)
+        if any(not 0 <= c < table.shape[0] for c in self.excluded) or set(self.excluded) & {int(u) for u in unseen}:
+            raise ValueError(f"excluded classes {self.excluded} must be valid ids and not unseen")
         self.register_buffer("class_embeddings", table)
         self.register_buffer("unseen_mask", mask)
         self.class_names = list(class_names) if class_names is not None else [str(i) for i in range(table.shape[0])]
@@ -67,7 +73,7 @@ class JointEmbeddingModel(nn.Module):
 
     @property
     def seen(self) -> list[int]:
-        return [int(i) for i in torch.nonzero(~self.unseen_mask).flatten()]
+        return [int(i) for i in torch.nonzero(~self.unseen_mask).flatten() if int(i) not in self.excluded]
 
     def prototypes(self, classes: Sequence[int] | None = None) -> torch.Tensor:
         """``mu_c = g(s_c)``: ``(|classes|, D)`` (all classes when None)."""
@@ -146,6 +152,9 @@ class JointEmbeddingModel(nn.Module):
     def decide(self, sq_dist: torch.Tensor, calibration: Calibration = "apollonius", sigma: float = DEFAULT_SIGMA,
                gamma: float = 0.0, mode: Literal["top2", "full"] = "top2") -> torch.Tensor:
         """Labels from distances: ``"apollonius"`` (E13), ``"stacking"`` (E15) or ``"none"`` (E12)."""
+        if self.excluded:
+            idx = torch.tensor(self.excluded, device=sq_dist.device)
+            sq_dist = sq_dist.index_fill(1, idx, float("inf"))
         if calibration == "apollonius":
             return apollonius_calibration(sq_dist, self.unseen_mask, sigma, mode)
         if calibration == "stacking":

@@ -52,6 +52,7 @@ class TrainTransform:
     crop: int = 312
     scale: tuple[float, float] = (0.5, 1.5)
     flip: bool = True
+    base_size: int = 0  # short side drawn from [scale[0] base, scale[1] base]; 0 = crop
 
     def __call__(self, image: np.ndarray, label: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         img = Image.fromarray(np.asarray(image, dtype=np.uint8))
@@ -60,7 +61,8 @@ class TrainTransform:
             img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
             lab = lab.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         w, h = img.size
-        short = random.randint(int(self.scale[0] * self.crop), int(self.scale[1] * self.crop))
+        base = self.base_size or self.crop
+        short = random.randint(int(self.scale[0] * base), int(self.scale[1] * base))
         if h > w:
             ow, oh = short, int(1.0 * h * short / w)
         else:

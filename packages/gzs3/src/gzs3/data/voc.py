@@ -94,14 +94,17 @@ class VOCZeroShot(SegmentationList):
             an id whose ``SegmentationClassAug/<id>.png`` is missing reads ``cls/<id>.mat``, and a
             missing ``train_aug.txt`` is built by :func:`train_aug_items`. List lines may also
             name ``.mat`` labels directly.
+        ignore_classes: class ids turned into 255 when read (SPNet setting: background, and the
+            unseen classes in training; the official ``ignore_bg`` / ``ignore_unseen``).
 
     Items: ``(image (3, H, W) float32 normalised, label (H, W) long, 255 = ignore)``.
     """
 
     def __init__(self, root: str | os.PathLike[str], split: str = "train_aug", unseen: Sequence[int] = (),
                  remove_unseen_images: bool | None = None, transform: Transform | None = None,
-                 sbd_root: str | os.PathLike[str] | None = None) -> None:
+                 sbd_root: str | os.PathLike[str] | None = None, ignore_classes: Sequence[int] = ()) -> None:
         self.root = Path(root)
+        self.ignore_classes = list(ignore_classes)
         self.split = split
         lst = self.root / "ImageSets" / "Segmentation" / f"{split}.txt"
         sbd = sbd_dataset_dir(sbd_root) if sbd_root is not None else None
@@ -139,4 +142,7 @@ class VOCZeroShot(SegmentationList):
                                     split, len(self.items), self.num_removed, self.unseen)
 
     def _label(self, i: int) -> np.ndarray:
-        return read_label(self.items[i][1])
+        lab = read_label(self.items[i][1])
+        if self.ignore_classes:
+            lab = np.where(np.isin(lab, self.ignore_classes), np.uint8(255), lab)
+        return lab
