@@ -12,9 +12,9 @@ Shared re-ID code (data sets, samplers, metrics, re-ranking) lives in :mod:`cvco
 
 from __future__ import annotations
 
-import importlib
 from importlib.metadata import version as _version
-from typing import Any
+
+from cvcore.lazy import lazy_exports
 
 __version__ = _version("reid-relation")
 
@@ -28,11 +28,4 @@ _EXPORTS = {
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f"reid_relation.{_EXPORTS[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'reid_relation' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -26,8 +26,7 @@ Example::
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from cvcore.lazy import lazy_exports
 
 _EXPORTS = {
     "data": ["CUHK03", "DukeMTMCreID", "ImageDataset", "ImageRecord", "Market1501", "ReIDDataset", "build_dataset",
@@ -45,15 +44,4 @@ _EXPORTS = {
 _WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}
 
 __all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"cvcore.reid.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'cvcore.reid' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
