@@ -189,3 +189,15 @@ def test_training_items_properties(synth_root):
     assert np.array_equal(srt(tr["points"].numpy()), srt(ev["points"].numpy()))
     keep = aug.mask_boxes_by_range(ev["gt_boxes"].numpy().astype(np.float64), r)
     assert np.allclose(tr["gt_boxes"].numpy(), ev["gt_boxes"].numpy()[keep])
+
+
+def test_frame_without_class_boxes_is_replaced(tmp_path):
+    root = write_synthetic_kitti(tmp_path / "k", 3, 0, seed=4)
+    lab = root / "training" / "label_2" / "000001.txt"
+    lab.write_text("".join(line.replace("Car", "Van", 1) + "\n" for line in lab.read_text().splitlines()))
+    make_infos(root, splits=("train",), gt_database=False)
+    ds = KittiDataset(root, "train", preset("tiny_synthetic"), True)
+    assert ds[1]["frame_id"] != "000001" and len(ds[1]["gt_boxes"]) > 0
+    assert ds[0]["frame_id"] == "000000"
+    ev = KittiDataset(root, "train", preset("tiny_synthetic"), False)
+    assert ev[1]["frame_id"] == "000001" and len(ev[1]["gt_boxes"]) == 0  # eval keeps the frame

@@ -165,3 +165,14 @@ def test_dataset_eval_items_with_and_without_infos(tmp_path):
 
 def torch_equal(a, b):
     return a.shape == b.shape and bool((a == b).all())
+
+
+def test_build_gt_database_from_the_info_file(tmp_path):
+    _replica(tmp_path)
+    paths = make_infos(tmp_path, gt_database=False)
+    assert "gt_database" not in paths and not (tmp_path / "kitti_dbinfos_train.json").exists()
+    from hvpr.data.infos import build_gt_database
+
+    db = load_dbinfos(build_gt_database(tmp_path))
+    assert sum(len(v) for v in db.values()) == 8  # 2 train frames x 4 non-DontCare objects
+    assert all(read_velodyne(e["path"]).shape == (e["num_points_in_gt"], 4) for v in db.values() for e in v)

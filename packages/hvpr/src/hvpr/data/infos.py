@@ -232,11 +232,15 @@ def load_dbinfos(path: str | Path) -> dict[str, list[dict[str, Any]]]:
     return doc["classes"]
 
 
-def build_gt_database(root: str | Path, infos: list[dict[str, Any]], out_dir: str | Path | None = None,
-                      split: str = "train") -> Path:
-    """Per-object point crops of ``infos`` (§6.4) -> path of ``kitti_dbinfos_train.json``."""
+def build_gt_database(root: str | Path, split: str = "train", infos: list[dict[str, Any]] | None = None,
+                      out_dir: str | Path | None = None) -> Path:
+    """Per-object point crops of the ``split`` frames (§6.4) -> path of ``kitti_dbinfos_train.json``.
+
+    ``infos`` default to ``<out_dir>/kitti_infos_<split>.json`` (``out_dir`` defaults to ``root``)."""
     root = Path(root)
     out_dir = Path(out_dir) if out_dir is not None else root
+    if infos is None:
+        infos = load_infos(info_path(out_dir, split))
     db_dir = out_dir / "gt_database"
     db_dir.mkdir(parents=True, exist_ok=True)
     classes: dict[str, list[dict[str, Any]]] = {}
@@ -290,7 +294,7 @@ def make_infos(root: str | Path, out_dir: str | Path | None = None, splits: Sequ
         if split == "train":
             train_infos = infos
     if gt_database and train_infos is not None:
-        out["gt_database"] = build_gt_database(root, train_infos, out_dir)
+        out["gt_database"] = build_gt_database(root, "train", train_infos, out_dir)
     return out
 
 

@@ -116,8 +116,10 @@ def _bev_boxes(f: _Flat, idx: np.ndarray) -> np.ndarray:
     return b
 
 
-def _pair_overlaps(dt: _Flat, gt: _Flat, pd: np.ndarray, pg: np.ndarray, metric: str) -> np.ndarray:
-    """IoU of each (det, gt) pair, same formulas as the per-frame reference."""
+def _pair_overlaps(dt: _Flat, gt: _Flat, pd: np.ndarray, pg: np.ndarray, metric: str,
+                   cache: dict | None = None) -> np.ndarray:
+    """IoU of each (det, gt) pair, same formulas as the per-frame reference (``cache`` shares the ground-plane
+    intersection between ``bev`` and ``3d``)."""
     if len(pd) == 0:
         return np.zeros(0)
     if metric == "bbox":
@@ -129,7 +131,25 @@ def _pair_overlaps(dt: _Flat, gt: _Flat, pd: np.ndarray, pg: np.ndarray, metric:
         with np.errstate(divide="ignore", invalid="ignore"):
             return inter / (area(a) + area(b) - inter)
     bd, bg = _bev_boxes(dt, pd), _bev_boxes(gt, pg)
-    inter = np.zeros(len(pd))
+    if cache is not None and "inter" in cache:
+        inter = cache["inter"]
+    else:
+        inter = _ground_intersection(bd, bg)
+        if cache is not None:
+            cache["inter"] = inter
+    area_d, area_g = bd[:, 3] * bd[:, 4], bg[:, 3] * bg[:, 4]
+    if metric == "bev":
+        return inter / (area_d + area_g - inter)
+    yd, hd = dt.loc[pd, 1], dt.dims[pd, 1]
+    yg, hg = gt.loc[pg, 1], gt.dims[pg, 1]
+    ov = np.clip(np.minimum(yd, yg) - np.maximum(yd - hd, yg - hg), 0, None)
+    vi = inter * ov
+    return vi / np.maximum(area_d * hd + area_g * hg - vi, 1e-12)
+
+
+def _ground_intersection(bd: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    """Rotated ground-plane intersection area of paired boxes (P, 7), (P, 7) -> (P,)."""
+    inter = np.zeros(len(bd))
     # only pairs whose circumscribed circles overlap can intersect (as rotated_intersection_bev)
     ra = 0.5 * np.hypot(bd[:, 3], bd[:, 4])
     rb = 0.5 * np.hypot(bg[:, 3], bg[:, 4])
@@ -140,14 +160,7 @@ def _pair_overlaps(dt: _Flat, gt: _Flat, pd: np.ndarray, pg: np.ndarray, metric:
         ca = boxes_to_corners_bev(torch.from_numpy(bd[c]))
         cb = boxes_to_corners_bev(torch.from_numpy(bg[c]))
         inter[c] = _intersection_area_grid(ca[:, None], cb[:, None])[:, 0].numpy()
-    area_d, area_g = bd[:, 3] * bd[:, 4], bg[:, 3] * bg[:, 4]
-    if metric == "bev":
-        return inter / (area_d + area_g - inter)
-    yd, hd = dt.loc[pd, 1], dt.dims[pd, 1]
-    yg, hg = gt.loc[pg, 1], gt.dims[pg, 1]
-    ov = np.clip(np.minimum(yd, yg) - np.maximum(yd - hd, yg - hg), 0, None)
-    vi = inter * ov
-    return vi / np.maximum(area_d * hd + area_g * hg - vi, 1e-12)
+    return inter
 
 
 def _clean(gt: _Flat, dt: _Flat, cls: str, diff: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -267,10 +280,11 @@ class _Evaluator:
         self.gt, self.dt = _Flat(gt_annos, False), _Flat(dt_annos, True)
         self.pd, self.pg = _pairs(self.dt, self.gt)
         self._iou: dict[str, np.ndarray] = {}
+        self._cache: dict[str, np.ndarray] = {}
 
     def iou(self, metric: str) -> np.ndarray:
         if metric not in self._iou:
-            self._iou[metric] = _pair_overlaps(self.dt, self.gt, self.pd, self.pg, metric)
+            self._iou[metric] = _pair_overlaps(self.dt, self.gt, self.pd, self.pg, metric, self._cache)
         return self._iou[metric]
 
     def curves(self, cls: str, metric: str, difficulty: int, min_overlap: float,
