@@ -16,6 +16,7 @@ from cvcore import checkpoint as ckpt_mod
 from cvcore.config import save_config
 from cvcore.distributed import (
     all_reduce_mean,
+    all_reduce_sum,
     barrier,
     cleanup,
     init_distributed,
@@ -31,7 +32,7 @@ from sfnet.config import TrainConfig
 from sfnet.losses import SFNetLoss
 from sfnet.models.sfnet import SFNet
 
-__all__ = ["build_model", "fit", "synthetic_pck", "train_one_epoch"]
+__all__ = ["build_model", "fit", "synthetic_pck", "train_one_epoch", "weight_checksums"]
 
 
 def build_model(cfg: TrainConfig) -> SFNet:
@@ -154,6 +155,23 @@ def _validate(model: SFNet, cfg: TrainConfig, val_syn: Dataset, device: torch.de
     return {"val_pck": synthetic_pck(model, val_syn, device=device)}
 
 
+def weight_checksums(model: SFNet) -> torch.Tensor:
+    """Per adaptation parameter ``(sum, sum of squares)`` in float64 -> ``2P`` vector: a cheap
+    fingerprint of the trainable weights (the frozen backbone cannot drift)."""
+    return torch.stack([torch.stack([p.detach().double().sum(), p.detach().double().pow(2).sum()])
+                        for p in model.adaptation_parameters()]).flatten().cpu()
+
+
+def _ranks_in_sync(model: SFNet, rank: int, world: int) -> tuple[bool, float]:
+    """Gather every rank's :func:`weight_checksums` (all-reduce of a one-row-per-rank table) and
+    compare them exactly: DDP must leave all ranks with bit-identical trainable weights."""
+    own = weight_checksums(model)
+    table = torch.zeros(world, own.numel(), dtype=torch.float64)
+    table[rank] = own
+    table = all_reduce_sum(table)
+    return bool((table == table[0]).all()), float(table[0].sum())
+
+
 def fit(cfg: TrainConfig, output_dir: Path, *, data_root: Path | None = None, resume: Path | None = None,
         version: str = "0", verbose: bool = False) -> dict[str, Any]:
     """Train as the official ``train.py``; writes ``config.toml``, ``metrics.jsonl``, ``last.pt``,
@@ -212,8 +230,15 @@ def fit(cfg: TrainConfig, output_dir: Path, *, data_root: Path | None = None, re
                     atomic_write_with(output_dir / "best_checkpoint.pt",
                                       lambda f: torch.save(model.adaptation_state_dict(), f))
             barrier()
+        sync: dict[str, Any] = {}
+        if info.world_size > 1:
+            ok, checksum = _ranks_in_sync(model, info.rank, info.world_size)
+            sync = {"ranks_in_sync": ok, "weight_checksum": checksum}
+            if not ok:
+                log.warning("the ranks ended with different adaptation weights")
         return {"epochs": cfg.optim.epochs, "best_val_pck": best if math.isfinite(best) else None,
                 **{k: v for k, v in record.items() if k != "time"}, "output_dir": str(output_dir),
-                "config": dataclasses.asdict(cfg)["model"], "rank": info.rank, "world_size": info.world_size}
+                "config": dataclasses.asdict(cfg)["model"], "rank": info.rank, "world_size": info.world_size,
+                **sync}
     finally:
         cleanup()
