@@ -108,13 +108,13 @@ def points_in_boxes(points: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """(N, M) bool: point inside LiDAR box (x, y, z centre, dx, dy, dz, yaw), boundary included."""
     pts = np.asarray(points, np.float64)[:, :3]
     b = np.asarray(boxes, np.float64).reshape(-1, 7)
-    if len(b) == 0 or len(pts) == 0:
-        return np.zeros((len(pts), len(b)), bool)
-    rel = pts[:, None, :] - b[None, :, :3]
-    c, s = np.cos(b[:, 6]), np.sin(b[:, 6])
-    lx = rel[..., 0] * c + rel[..., 1] * s
-    ly = -rel[..., 0] * s + rel[..., 1] * c
-    return (np.abs(lx) <= b[:, 3] / 2) & (np.abs(ly) <= b[:, 4] / 2) & (np.abs(rel[..., 2]) <= b[:, 5] / 2)
+    out = np.zeros((len(pts), len(b)), bool)
+    for k, (x, y, z, dx, dy, dz, yaw) in enumerate(b):  # one box at a time: O(N) memory
+        rel = pts - (x, y, z)
+        c, s = np.cos(yaw), np.sin(yaw)
+        out[:, k] = ((np.abs(rel[:, 0] * c + rel[:, 1] * s) <= dx / 2) & (np.abs(-rel[:, 0] * s + rel[:, 1] * c) <= dy / 2)
+                     & (np.abs(rel[:, 2]) <= dz / 2))
+    return out
 
 
 def _annos(objs: list, calib: Calibration) -> dict[str, Any]:
