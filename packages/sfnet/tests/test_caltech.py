@@ -151,6 +151,12 @@ def test_loader_errors(tmp_path):
     r.lines("test_pairs_caltech_with_category.csv", [head, 'a.jpg,b.jpg,102,"1,2,3","1,2,3","1,2,3","1,2,3"'])
     with pytest.raises(DataError, match="1..101"):
         Caltech101(r.root)
+    r.lines("test_pairs_caltech_with_category.csv", [head, 'a.jpg,b.jpg,0,"1,2,3","1,2,3","1,2,3","1,2,3"',
+                                                     'a.jpg,b.jpg,100,"1,2,3","1,2,3","1,2,3","1,2,3"'])
+    assert [p["category"] for p in Caltech101(r.root).pairs] == [0, 100]  # a 0-based column
+    r.lines("test_pairs_caltech_with_category.csv", [head, 'a.jpg,b.jpg,cat,"1,2,3","1,2,3","1,2,3","1,2,3"'])
+    with pytest.raises(DataError, match="category must be a number"):
+        Caltech101(r.root)
     r.lines("test_pairs_caltech_with_category.csv", [head, 'a.jpg,b.jpg,1,"1,2,3","1,2","1,2,3","1,2,3"'])
     with pytest.raises(DataError, match="same number"):
         Caltech101(r.root)

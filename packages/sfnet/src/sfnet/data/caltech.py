@@ -57,7 +57,8 @@ def describe_layout() -> str:
           Annotations/<category>/annotation_0001.mat ...   (Airplanes_Side_2, Faces_2, Faces_3,
                                                            Motorbikes_16 accepted for the renamed four)
 
-    CSV header + one row per pair: ``source_image, target_image, category (1..101), XA, YA, XB, YB``;
+    CSV header + one row per pair: ``source_image, target_image, category (1..101; a column holding
+    0 is read as 0..100), XA, YA, XB, YB``;
     image paths are relative to ``<root>``; ``XA``/``YA`` (``XB``/``YB``) are the source (target)
     object polygon's vertex x / y pixel coordinates as comma-separated numbers in one field.
     Each ``annotation_XXXX.mat`` holds ``box_coord`` (1 x 4: top, bottom, left, right) and
@@ -178,17 +179,22 @@ class Caltech101(Dataset):
         self.polygons, self.feature_size = polygons, feature_size
         self.csv = self.root / csv_name
         rows = read_csv_rows(self.csv, 3 if polygons == "annotations" else 7, describe_layout())
-        self.pairs = [self._parse(i, r) for i, r in enumerate(rows)]
+        cats = []
+        for i, r in enumerate(rows):
+            try:
+                cats.append(int(float(r[2])))
+            except ValueError as exc:
+                raise DataError(f"{self.csv} row {i + 2}: category must be a number, got {r[2]!r}") from exc
+        # 1..101 as in the weakalign list; a column that contains 0 is read as 0-based instead
+        base = 0 if min(cats) == 0 else 1
+        self.pairs = [self._parse(i, r, c - base) for i, (r, c) in enumerate(zip(rows, cats))]
 
-    def _parse(self, i: int, r: list[str]) -> dict[str, Any]:
+    def _parse(self, i: int, r: list[str], cat: int) -> dict[str, Any]:
         where = f"{self.csv} row {i + 2}"
-        try:
-            cat = int(float(r[2]))
-        except ValueError as exc:
-            raise DataError(f"{where}: category must be a number, got {r[2]!r}") from exc
-        if not 1 <= cat <= len(CALTECH_CATEGORIES):
-            raise DataError(f"{where}: category {cat} is not in 1..{len(CALTECH_CATEGORIES)}")
-        pair: dict[str, Any] = {"src": r[0].strip(), "tgt": r[1].strip(), "category": cat - 1}
+        if not 0 <= cat < len(CALTECH_CATEGORIES):
+            raise DataError(f"{where}: category {r[2].strip()} is outside 1..{len(CALTECH_CATEGORIES)} "
+                            f"(or 0..{len(CALTECH_CATEGORIES) - 1} for a 0-based column)")
+        pair: dict[str, Any] = {"src": r[0].strip(), "tgt": r[1].strip(), "category": cat}
         if self.polygons == "csv":
             xa, ya, xb, yb = (_parse_polygon(r[3 + j], n, where) for j, n in enumerate(("XA", "YA", "XB", "YB")))
             if len(xa) != len(ya) or len(xb) != len(yb) or len(xa) < 3 or len(xb) < 3:
