@@ -71,7 +71,9 @@ def test_round_trip_through_label_files_gives_the_same_ap(tmp_path):
     back = read_kitti_annos(tmp_path / "pred", [it["frame_id"] for it in ds])
     res2 = kitti_ap(gts, back, metrics=("bev", "3d"), overlaps="both")
     for k in res:
-        assert abs(res[k] - res2[k]) < 2.0, k  # label files carry 2 decimals
+        assert abs(res[k] - res2[k]) < 1e-6, k  # result files carry 4 decimals
+    line = (tmp_path / "pred" / f"{ds[0]['frame_id']}.txt").read_text().splitlines()[0].split()
+    assert len(line) == 16 and line[1:3] == ["-1.00", "-1"] and len(line[5].split(".")[1]) == 4
     assert sum(len(g["name"]) for g in gts) >= 41
     # perfect predictions from the labels give 100 (>= 41 gts), through the real loader and FOV geometry
     perfect = [predictions_to_kitti_annos(Detections(ds[i]["gt_boxes"], torch.ones(len(ds[i]["gt_boxes"])),

@@ -128,6 +128,8 @@ class KittiDataset(Dataset):
     def kitti_annos(self) -> list[dict[str, np.ndarray]]:
         """Camera-frame ground-truth anno dicts (all label lines incl. DontCare), in item order (for kitti_ap)."""
         keys = ("name", "truncated", "occluded", "alpha", "bbox", "dimensions", "location", "rotation_y")
+        if any("annos" not in info for info in self.infos):
+            raise DataError(f"split {self.split!r} has no labels ({self.info_source}); it cannot be evaluated")
         return [{k: np.asarray(info["annos"][k]).copy() for k in keys} for info in self.infos]
 
     def _plane(self, index: int) -> np.ndarray | None:

@@ -27,9 +27,11 @@ class KittiObject:
     score: float | None = None
 
     def to_line(self) -> str:
-        vals = [self.truncated, self.occluded, self.alpha, *self.bbox, *self.dimensions, *self.location,
-                self.rotation_y]
-        text = [self.type, f"{self.truncated:.2f}", str(int(self.occluded))] + [f"{v:.2f}" for v in vals[2:]]
+        """Ground truth with 2 decimals (as KITTI's labels); detections (with a score) with 4 decimals (as the
+        OpenPCDet result writer)."""
+        vals = [self.alpha, *self.bbox, *self.dimensions, *self.location, self.rotation_y]
+        nd = 2 if self.score is None else 4
+        text = [self.type, f"{self.truncated:.2f}", str(int(self.occluded))] + [f"{v:.{nd}f}" for v in vals]
         if self.score is not None:
             text.append(f"{self.score:.4f}")
         return " ".join(text)

@@ -35,7 +35,7 @@ def predictions_to_kitti_annos(detections: Any, calib: Calibration, frame_id: st
     Camera boxes by E41 (r_y = −θ − π/2, bottom centre = Tr(centre − dz/2)); ``dimensions`` (l, h, w);
     ``alpha`` = −atan2(−y, x) + r_y; ``bbox`` = min/max of the 8 projected corners, clipped to
     [0, W−1] × [0, H−1] (``image_shape`` = (H, W); no clipping if None); ``name`` = ``class_names[label − 1]``;
-    ``truncated``/``occluded`` 0. Also ``frame_id`` and ``boxes_lidar`` (M, 7).
+    ``truncated``/``occluded`` −1 (as OpenPCDet's result files). Also ``frame_id`` and ``boxes_lidar`` (M, 7).
     """
     boxes = np.asarray(_np(detections.boxes), np.float64).reshape(-1, 7)
     scores = np.asarray(_np(detections.scores), np.float64).reshape(-1)
@@ -50,7 +50,7 @@ def predictions_to_kitti_annos(detections: Any, calib: Calibration, frame_id: st
     cam = boxes_lidar_to_camera(boxes, calib)
     out.update({
         "name": np.array([names[k - 1] for k in labels]),
-        "truncated": np.zeros(len(boxes)), "occluded": np.zeros(len(boxes), np.int64),
+        "truncated": np.full(len(boxes), -1.0), "occluded": np.full(len(boxes), -1, np.int64),
         "alpha": -np.arctan2(-boxes[:, 1], boxes[:, 0]) + cam[:, 6],
         "bbox": boxes_lidar_to_image(boxes, calib, None if image_shape is None else tuple(image_shape)),
         "dimensions": cam[:, 3:6], "location": cam[:, :3], "rotation_y": cam[:, 6], "score": scores,
