@@ -132,6 +132,10 @@ def test_loader_reads_csv_polygons_and_annotation_files(tmp_path):
     # the annotation path: box_coord + obj_contour give the same polygons; Faces lives in Faces_2
     assert annotation_path(root, "101_ObjectCategories/Faces/image_0001.jpg").parent.name == "Faces_2"
     np.testing.assert_allclose(read_annotation(annotation_path(root, ds.pairs[2]["tgt"])), poly)
+    # a list written without the 101_ObjectCategories/ prefix finds the same images
+    csv = root / "test_pairs_caltech_with_category.csv"
+    csv.write_text(csv.read_text().replace("101_ObjectCategories/", ""))
+    assert torch.equal(Caltech101(root)[1]["target_image"], ds[1]["target_image"])
     via_mat = Caltech101(root, polygons="annotations")
     for i in range(3):
         for k in ("source_mask", "target_mask"):

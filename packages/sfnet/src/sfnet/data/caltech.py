@@ -211,9 +211,15 @@ class Caltech101(Dataset):
             return p[f"{side}_poly"]
         return read_annotation(annotation_path(self.root, p[side]))
 
+    def _image(self, rel: str) -> Path:
+        """``<root>/<rel>``, else ``<root>/101_ObjectCategories/<rel>`` (lists written without the folder)."""
+        p = self.root / rel
+        alt = self.root / "101_ObjectCategories" / rel
+        return alt if not p.is_file() and alt.is_file() else p
+
     def __getitem__(self, index: int) -> dict[str, Any]:
         p = self.pairs[index]
-        src, tgt = read_image(self.root / p["src"]), read_image(self.root / p["tgt"])
+        src, tgt = read_image(self._image(p["src"])), read_image(self._image(p["tgt"]))
         sp, tp = self._polygon(p, "src"), self._polygon(p, "tgt")
         return {"source_image": prepare_eval_image(src, self.feature_size),
                 "target_image": prepare_eval_image(tgt, self.feature_size),
