@@ -173,6 +173,13 @@ def boxes_lidar_to_image(boxes: np.ndarray, calib: Calibration, image_shape: tup
     return out
 
 
+def boxes_camera_to_image(boxes_cam: np.ndarray, calib: Calibration, image_shape: tuple[int, int] | None = None
+                          ) -> np.ndarray:
+    """2D boxes (N, 4) of camera boxes (N, 7: x, y, z bottom centre, l, h, w, r_y) (spec §10.4)."""
+    return boxes_lidar_to_image(boxes_camera_to_lidar(np.asarray(boxes_cam, np.float64).reshape(-1, 7), calib), calib,
+                                image_shape)
+
+
 def boxes_camera_to_lidar(boxes_cam: np.ndarray, calib: Calibration) -> np.ndarray:
     """Camera boxes (N, 7) = (x, y, z bottom centre, l, h, w, r_y) -> LiDAR boxes (N, 7) (E41)."""
     xyz = calib.rect_to_lidar(boxes_cam[:, :3])
