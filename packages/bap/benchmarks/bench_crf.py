@@ -7,6 +7,7 @@ pseudo-label throughput. Not a test; prints a table.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import time
 
@@ -53,7 +54,7 @@ def main() -> None:
              == dense_crf(ims, ps, STAGE2_CRF, 10, "lattice").argmax(0)).mean()
     n_big, n_small = a.size**2, a.exact_size**2
     exact_extrapolated = t_exact_small * (n_big / n_small) ** 2  # O(N^2)
-    print(f"threads={a.threads}")
+    print(f"threads={a.threads}, load average before: {os.getloadavg()}")
     print("| path | image | s / image (10 it.) |")
     print("|---|---|---|")
     print(f"| lattice (fast) | {a.size}x{a.size} | {t_fast:.3f} |")
@@ -71,6 +72,7 @@ def main() -> None:
         generate_pseudo_labels(model, s.image, s.boxes)
     dt = time.perf_counter() - t0
     print(f"pseudo labels (tiny backbone, {a.size}x{a.size}, CRF 10 it.): {len(samples) / dt:.2f} images / s")
+    print(f"load average after: {os.getloadavg()}")
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 

@@ -3,11 +3,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-
-def _close(a, b, rtol=1e-7, atol=1e-9):
-    # torch.testing costs ~10 s of imports on first use; compare with numpy instead
-    np.testing.assert_allclose(torch.as_tensor(a).detach().numpy(), torch.as_tensor(b).detach().numpy(), rtol=rtol, atol=atol)
-
 from bap.background_aware_pooling import (
     BackgroundAwarePooling,
     background_attention,
@@ -17,6 +12,12 @@ from bap.background_aware_pooling import (
     sample_box_features,
     weighted_avg_pool2d,
 )
+
+
+def _close(a, b, rtol=1e-7, atol=1e-9):
+    # torch.testing costs ~10 s of imports on first use; compare with numpy instead
+    np.testing.assert_allclose(torch.as_tensor(a).detach().numpy(), torch.as_tensor(b).detach().numpy(), rtol=rtol, atol=atol)
+
 
 
 def test_pad_for_grid_even_odd_rule():

@@ -120,3 +120,104 @@ def test_pydensecrf_agreement_if_installed():
         a = dense_crf(img, p, prm, 10, "pydensecrf").argmax(0)
         b = dense_crf(img, p, prm, 10, "lattice").argmax(0)
         assert (a == b).mean() >= 0.99
+
+
+def _brute_force_lattice(f: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Point-by-point permutohedral filter (Adams et al. 2010 / densecrf), with a dict as hash table."""
+    n, d = f.shape
+    scale = np.sqrt(2.0 / 3.0) * (d + 1) / np.sqrt((np.arange(d) + 1.0) * (np.arange(d) + 2.0))
+    table: dict[tuple, np.ndarray] = {}
+    per_point = []
+    for p in range(n):
+        e = np.zeros(d + 1)
+        sm = 0.0
+        for j in range(d, 0, -1):
+            cf = f[p, j - 1] * scale[j - 1]
+            e[j] = sm - j * cf
+            sm += cf
+        e[0] = sm
+        rem0 = np.zeros(d + 1)
+        total = 0
+        for i in range(d + 1):
+            v = e[i] / (d + 1)
+            up, dn = np.ceil(v) * (d + 1), np.floor(v) * (d + 1)
+            rem0[i] = up if up - e[i] < e[i] - dn else dn
+            total += rem0[i] / (d + 1)
+        total = int(round(total))
+        rank = [0] * (d + 1)
+        for i in range(d + 1):
+            for j in range(i + 1, d + 1):
+                if e[i] - rem0[i] < e[j] - rem0[j]:
+                    rank[i] += 1
+                else:
+                    rank[j] += 1
+        for i in range(d + 1):
+            if total > 0:
+                if rank[i] >= d + 1 - total:
+                    rem0[i] -= d + 1
+                    rank[i] += total - d - 1
+                else:
+                    rank[i] += total
+            elif total < 0:
+                if rank[i] < -total:
+                    rem0[i] += d + 1
+                    rank[i] += d + 1 + total
+                else:
+                    rank[i] += total
+        bary = np.zeros(d + 2)
+        for i in range(d + 1):
+            bary[d - rank[i]] += (e[i] - rem0[i]) / (d + 1)
+            bary[d - rank[i] + 1] -= (e[i] - rem0[i]) / (d + 1)
+        bary[0] += 1.0 + bary[d + 1]
+        verts = []
+        for k in range(d + 1):
+            key = tuple(int(round(rem0[i])) + (k if rank[i] <= d - k else k - (d + 1)) for i in range(d))
+            table.setdefault(key, np.zeros(values.shape[1]))
+            table[key] = table[key] + bary[k] * values[p]
+            verts.append((key, bary[k]))
+        per_point.append(verts)
+    for j in range(d + 1):
+        old = dict(table)
+        for key in table:
+            n1 = [c + 1 for c in key]
+            n2 = [c - 1 for c in key]
+            if j < d:
+                n1[j], n2[j] = key[j] - d, key[j] + d
+            zero = np.zeros(values.shape[1])
+            table[key] = old[key] + 0.5 * (old.get(tuple(n1), zero) + old.get(tuple(n2), zero))
+    alpha = 1.0 / (1.0 + 2.0 ** (-d))
+    return np.stack([alpha * sum(w * table[key] for key, w in verts) for verts in per_point])
+
+
+@pytest.mark.parametrize("d", [1, 2, 5])
+def test_vectorised_lattice_equals_point_by_point_construction(d):
+    rng = np.random.default_rng(d)
+    f = rng.normal(size=(150, d)) * 1.3
+    f[:30] = np.round(f[:30] * 2) / 2  # lattice-aligned values exercise the tie-breaking of the ranks
+    vals = rng.uniform(size=(150, 2))
+    lat = PermutohedralLattice(f)
+    ref = _brute_force_lattice(f, vals)
+    np.testing.assert_allclose(lat(vals), ref, rtol=2e-5, atol=2e-5)
+    np.testing.assert_allclose(lat(vals[:, 0]), ref[:, 0], rtol=2e-5, atol=2e-5)
+
+
+def test_fast_mean_field_equals_plain_mean_field_on_all_channels():
+    # the lattice path filters C - 1 channels and recovers the last from K(n); compare with a plain loop
+    from bap.crf import gaussian_features
+
+    img, p = _case(30, 36, 5)
+    prm = PARAMS[0]
+    h, w = img.shape[:2]
+    neg_u = -unary_from_prob(p).reshape(3, -1).T.astype(np.float64)
+    kernels = [(prm.pos_w, _SeparableGaussian(h, w, prm.pos_xy_std)),
+               (prm.bi_w, PermutohedralLattice(gaussian_features(h, w, prm.bi_xy_std, img, prm.bi_rgb_std)))]
+    kernels = [(wt, k, 1 / np.sqrt(k(np.ones(h * w)) + 1e-20)[:, None]) for wt, k in kernels]
+    q = np.exp(neg_u) / np.exp(neg_u).sum(1, keepdims=True)
+    for _ in range(10):
+        acc = neg_u + sum(wt * nrm * k(nrm * q) for wt, k, nrm in kernels)
+        q = np.exp(acc - acc.max(1, keepdims=True))
+        q /= q.sum(1, keepdims=True)
+    np.testing.assert_allclose(dense_crf(img, p, prm, 10, "lattice"), q.T.reshape(3, h, w), atol=2e-5)
+    two = np.stack([p[0], p[1] + p[2]])  # C = 2 and C = 1 go through the same path
+    assert dense_crf(img, two, prm, 3).shape == (2, h, w)
+    np.testing.assert_allclose(dense_crf(img, np.ones((1, h, w)), prm, 3), 1.0, atol=1e-6)

@@ -5,12 +5,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from bap.noise_aware_loss import NoiseAwareLoss, nal_confidence
+
 
 def _close(a, b, rtol=1e-7, atol=1e-9):
     # torch.testing costs ~10 s of imports on first use; compare with numpy instead
     np.testing.assert_allclose(torch.as_tensor(a).detach().numpy(), torch.as_tensor(b).detach().numpy(), rtol=rtol, atol=atol)
 
-from bap.noise_aware_loss import NoiseAwareLoss, nal_confidence
 
 
 def _inputs(seed=0, b=2, c=4, h=5, w=6):

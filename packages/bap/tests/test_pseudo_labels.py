@@ -36,7 +36,7 @@ def test_oracle_features_give_accurate_pseudo_labels():
 
 def test_labels_inside_boxes_only_background_or_covering_class():
     rng = np.random.default_rng(0)
-    for trial in range(6):
+    for _trial in range(6):
         h, w = 24, 30
         boxes = []
         for _ in range(rng.integers(1, 4)):

@@ -8,4 +8,4 @@ from bap.data.voc_xml import VOC_CLASSES, VOCAnnotation, read_voc_xml, write_voc
 
 __all__ = ["COCOBoxes", "SyntheticBoxDataset", "SyntheticSample", "VOCAnnotation", "VOCBoxes", "VOCPseudoLabels",
            "VOCSegmentation", "VOC_CLASSES", "box_pixel_ranges", "boxes_to_bg_mask", "boxes_union_masks",
-           "read_label_png", "read_voc_xml", "write_voc_xml"]
+           "read_label_png", "read_voc_xml", "write_voc_layout", "write_voc_xml"]

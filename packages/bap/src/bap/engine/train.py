@@ -86,7 +86,8 @@ def train_classifier(cfg: ClassifierConfig, dataset: Sequence[dict[str, Any]], o
     model.train()
     window: list[tuple[float, float]] = []
     ckpt = out_dir / "last.pt"
-    for step in progress(range(step, cfg.iters), total=cfg.iters - step, desc="stage 1", quiet=quiet):
+    start = step
+    for step in progress(range(start, cfg.iters), total=cfg.iters - start, desc="stage 1", quiet=quiet):
         _set_lr(opt, cfg.lr_gamma ** sum(step >= m for m in cfg.milestones))
         images, boxes, bidx, bg = classifier_batch(dataset, sampler.next(), cfg, gen)
         logits, targets = net(images.to(info.device), boxes.to(info.device), bidx.to(info.device), bg.to(info.device))
@@ -139,7 +140,8 @@ def train_segmentation(cfg: SegConfig, dataset: Sequence[dict[str, Any]], out_di
     model.train()
     window: list[float] = []
     ckpt = out_dir / "last.pt"
-    for step in progress(range(step, cfg.iters), total=cfg.iters - step, desc="stage 3", quiet=quiet):
+    start = step
+    for step in progress(range(start, cfg.iters), total=cfg.iters - start, desc="stage 3", quiet=quiet):
         _set_lr(opt, (1 - step / cfg.iters) ** cfg.power)
         imgs, ycs, yrs = [], [], []
         for i in sampler.next():
