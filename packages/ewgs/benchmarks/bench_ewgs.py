@@ -7,8 +7,9 @@ Not a test (no asserts). Run from the repository root:
 
 1. Forward+backward time at the ResNet-20 CIFAR shapes (batch 128) of ``nn.Conv2d``, a plain
    reference quantized conv written here with stock autograd ops (``where``-masked clip,
-   detach-trick rounding, EWGS scaling as a hook), and ``EWGSConv2d`` (W2A2, δ = 1e-3); ratios to
-   the float conv; bytes saved for backward (peak autograd memory of one layer).
+   detach-trick rounding, EWGS scaling as a hook), and ``EWGSConv2d`` (W2A2, δ = 1e-3), interleaved
+   rep by rep; medians of the per-rep ratios to the float conv in wall time and in CPU time; bytes
+   saved for backward (autograd memory of one layer).
 2. One Hessian δ update of ResNet-20 (official per-quantizer estimator and the joint-probe option)
    against one training epoch (196 steps of batch 256, extrapolated from timed steps).
 """
@@ -16,6 +17,7 @@ Not a test (no asserts). Run from the repository root:
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import torch
@@ -65,14 +67,38 @@ class ReferenceQConv(nn.Conv2d):
 
 
 def _time(fn, reps):
+    """Median wall time of ``reps`` calls of ``fn`` (after one warm-up call)."""
     fn()
-    best = float("inf")
-    for _ in range(3):
+    ts = []
+    for _ in range(reps):
         t = time.perf_counter()
-        for _ in range(reps):
-            fn()
-        best = min(best, (time.perf_counter() - t) / reps)
-    return best
+        fn()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+def _interleaved(fns, reps):
+    """Time several functions in the same run, interleaved rep by rep (a shared machine's load hits all).
+
+    Returns ``{name: (median wall s, median per-rep wall ratio, median per-rep CPU-time ratio)}``,
+    ratios to the first function. CPU time (``time.process_time``, includes page faults) is less
+    sensitive than wall time to waiting for a core on a loaded machine.
+    """
+    for f in fns.values():
+        f()
+    wall, cpu = {k: [] for k in fns}, {k: [] for k in fns}
+    for _ in range(reps):
+        for k, f in fns.items():
+            t, c = time.perf_counter(), time.process_time()
+            f()
+            cpu[k].append(time.process_time() - c)
+            wall[k].append(time.perf_counter() - t)
+    first = next(iter(fns))
+
+    def ratio(v, base):
+        return statistics.median([a / b for a, b in zip(v, base) if b > 0])
+
+    return {k: (statistics.median(wall[k]), ratio(wall[k], wall[first]), ratio(cpu[k], cpu[first])) for k in fns}
 
 
 def _saved_bytes(layer, x):
@@ -92,8 +118,10 @@ def _saved_bytes(layer, x):
 
 
 def bench_layers(batch, reps):
-    print(f"forward+backward, batch {batch}, {torch.get_num_threads()} thread(s), ms (ratio to nn.Conv2d)")
-    print(f"{'shape':>22s} {'nn.Conv2d':>10s} {'reference':>16s} {'EWGSConv2d':>16s}   saved MB fp/ref/ewgs")
+    print(f"forward+backward, batch {batch}, {torch.get_num_threads()} thread(s); median ms over {reps} interleaved reps "
+          "(median of the per-rep ratios to nn.Conv2d)")
+    print(f"{'shape':>22s} {'nn.Conv2d':>10s} {'reference':>16s} {'EWGSConv2d':>16s}   CPU-time ref / ewgs"
+          "   saved MB fp/ref/ewgs")
     for cin, cout, hw, s in SHAPES:
         x = torch.relu(torch.randn(batch, cin, hw, hw)).requires_grad_(True)
         fp = nn.Conv2d(cin, cout, 3, s, 1, bias=False)
@@ -101,16 +129,19 @@ def bench_layers(batch, reps):
         ref.load_state_dict(fp.state_dict(), strict=False)
         q = EWGSConv2d.from_float(fp, w_bits=2, a_bits=2, delta_w=1e-3, delta_a=1e-3)
         q(x)  # E9 init
-        res, mem = {}, {}
+        steps, mem = {}, {}
         for name, m in (("fp", fp), ("ref", ref), ("ewgs", q)):
             def step(m=m, x=x):
                 m.zero_grad(set_to_none=True)
                 x.grad = None
                 m(x).sum().backward()
-            res[name] = _time(step, reps) * 1000
+            steps[name] = step
             mem[name] = _saved_bytes(m, x) / 2**20
-        print(f"{f'{cin}->{cout} {hw}x{hw} s{s}':>22s} {res['fp']:10.2f} {res['ref']:9.2f} ({res['ref'] / res['fp']:.2f}x)"
-              f" {res['ewgs']:9.2f} ({res['ewgs'] / res['fp']:.2f}x)   {mem['fp']:.1f}/{mem['ref']:.1f}/{mem['ewgs']:.1f}")
+        res = _interleaved(steps, reps)
+        (t_fp, _, _), (t_ref, r_ref, c_ref), (t_q, r_q, c_q) = res["fp"], res["ref"], res["ewgs"]
+        print(f"{f'{cin}->{cout} {hw}x{hw} s{s}':>22s} {t_fp * 1e3:10.2f} {t_ref * 1e3:9.2f} ({r_ref:.2f}x)"
+              f" {t_q * 1e3:9.2f} ({r_q:.2f}x)   {c_ref:.2f}x / {c_q:.2f}x   "
+              f"{mem['fp']:.1f}/{mem['ref']:.1f}/{mem['ewgs']:.1f}")
 
 
 def bench_hessian(batch, batches, max_iter, steps):
@@ -126,7 +157,7 @@ def bench_hessian(batch, batches, max_iter, steps):
         F.cross_entropy(model(xb), yb).backward()
         opt.step()
 
-    t_step = _time(train_step, steps)
+    t_step = _time(train_step, max(3, steps // 4))
     epoch = t_step * 196
     print(f"\nResNet-20 W1A1: training step (batch 256) {t_step * 1000:.0f} ms -> one CIFAR epoch (196 steps) ~ {epoch:.1f} s")
     for joint in (False, True):
@@ -146,7 +177,7 @@ def bench_hessian(batch, batches, max_iter, steps):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--reps", type=int, default=21)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--hessian-batch", type=int, default=32)
     p.add_argument("--hessian-batches", type=int, default=1)

@@ -140,3 +140,31 @@ def test_empty_batch_and_constant_activations():
     m2 = _conv(w_bits=2, a_bits=2)
     y = m2(torch.zeros(2, 3, 5, 5))  # all-equal (zero) activations: guarded init, finite output
     assert torch.isfinite(y).all() and torch.isfinite(m2.scale).all()
+
+
+@pytest.mark.parametrize("delta", [0.0, 0.3])
+def test_layer_gradients_bit_identical_to_stock_autograd(delta, monkeypatch):
+    """The fused quantizer + output-scale nodes give exactly the stock-op gradients of the whole layer."""
+    from ewgs_fused_reference import ReferenceFused as _ReferenceFused
+
+    import ewgs.quant.layers as L
+    import ewgs.quant.quantizer as Q
+
+    torch.manual_seed(1)
+    m = EWGSConv2d(4, 6, 3, stride=2, padding=1, bias=False, w_bits=2, a_bits=3, delta_w=delta, delta_a=delta)
+    x = torch.relu(torch.randn(3, 4, 9, 9))
+    m(x)  # E9 init
+    g = torch.randn(3, 6, 5, 5)
+
+    def grads():
+        xx = x.clone().requires_grad_(True)
+        m.zero_grad(set_to_none=True)
+        y = m(xx)
+        y.backward(g)
+        return [y.detach(), xx.grad] + [p.grad for p in m.parameters()]
+
+    new = grads()
+    monkeypatch.setattr(Q, "FusedQuantizer", _ReferenceFused)
+    monkeypatch.setattr(L._ScaledOutput, "apply", lambda y, a: y * a.abs())
+    ref = grads()
+    assert len(new) == len(ref) and all(torch.equal(a, b) for a, b in zip(new, ref))

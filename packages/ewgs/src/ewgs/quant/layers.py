@@ -19,6 +19,7 @@ from cvcore.quant import check_bits
 from ewgs.errors import QuantizationError
 from ewgs.quant.ewgs_grad import Backward, num_steps
 from ewgs.quant.quantizer import (
+    _workspace,
     discretize_act,
     discretize_weight,
     init_act_bounds,
@@ -29,6 +30,31 @@ __all__ = ["EWGSConv2d", "EWGSLayer", "EWGSLinear", "QUANTIZER_PARAMS"]
 
 #: Local names of the quantizer parameters (the optimizer's "quantizer" group).
 QUANTIZER_PARAMS = ("w_upper", "w_lower", "a_upper", "a_lower", "scale")
+
+
+class _ScaledOutput(torch.autograd.Function):
+    """``out = y·|α|`` (E4's output scale) with ``∂α = sgn(α)·Σ g·y`` formed in a reused workspace.
+
+    Bit for bit what ``y * alpha.abs()`` gives through autograd (tested), minus one fresh
+    output-sized buffer per backward (the product ``g·y`` that autograd allocates only to sum it).
+    Shapes: ``y`` any shape, ``alpha`` 0-dim.
+    """
+
+    @staticmethod
+    def forward(ctx, y, alpha):  # type: ignore[override]
+        a = alpha.abs()
+        ctx.save_for_backward(y, alpha, a)
+        return y * a
+
+    @staticmethod
+    def backward(ctx, g):  # type: ignore[override]
+        y, alpha, a = ctx.saved_tensors
+        gy = g * a if ctx.needs_input_grad[0] else None
+        ga = None
+        if ctx.needs_input_grad[1]:
+            prod = torch.mul(g, y) if torch.is_grad_enabled() else torch.mul(g, y, out=_workspace(y, 2))
+            ga = prod.sum() * alpha.sgn()
+        return gy, ga
 
 
 class EWGSLayer:
@@ -182,7 +208,10 @@ class EWGSLayer:
                 self.initialize_from(x)
         qa = self._aq(x) if self.a_bits is not None else x
         qw = self._wq(record=True) if self.w_bits is not None else self.weight
-        return self._op(qa, qw) * self.scale.abs()
+        y = self._op(qa, qw)
+        if torch.is_grad_enabled() and not torch.compiler.is_compiling():
+            return _ScaledOutput.apply(y, self.scale)
+        return y * self.scale.abs()
 
     def _quant_repr(self) -> str:
         return f"w_bits={self.w_bits}, a_bits={self.a_bits}, backward={self.backward!r}"

@@ -7,6 +7,7 @@ Official counterpart: ``QConv.weight_quantization`` / ``act_quantization`` / ``i
 from __future__ import annotations
 
 import math
+import threading
 
 import torch
 
@@ -24,6 +25,7 @@ __all__ = [
     "normalize",
     "quantize_act",
     "quantize_weight",
+    "release_workspace",
 ]
 
 #: ``u = 3·std`` for both quantizers (E9).
@@ -45,43 +47,92 @@ def normalize(x: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor) -> torc
     return torch.where(inside, t, t.detach().clamp(0.0, 1.0))
 
 
+_WORKSPACE = threading.local()
+
+
+def _workspace(like: torch.Tensor, slot: int) -> torch.Tensor:
+    """An uninitialized scratch tensor like ``empty_like(like)``, reused across calls (CPU only).
+
+    One flat buffer per thread, slot and dtype, grown to the largest request. The quantizer's
+    temporaries die inside one forward/backward call, and on CPU every fresh multi-megabyte buffer
+    costs more in page faults than the arithmetic on it; elsewhere (CUDA's caching allocator) a
+    fresh tensor is returned. Free the buffers with :func:`release_workspace`.
+    """
+    if like.device.type != "cpu":
+        return torch.empty_like(like)
+    bufs: dict = _WORKSPACE.__dict__.setdefault("bufs", {})
+    key = (slot, like.dtype)
+    buf = bufs.get(key)
+    if buf is None or buf.numel() < like.numel():
+        bufs[key] = None  # drop the old buffer before allocating the larger one
+        buf = bufs[key] = torch.empty(like.numel(), dtype=like.dtype)
+    # the memory layout ``empty_like`` would give (e.g. channels-last), computed without allocating
+    strides = torch.empty_like(like, device="meta").stride()
+    return buf.as_strided(like.shape, strides)
+
+
+def release_workspace() -> None:
+    """Free this thread's scratch buffers of :class:`FusedQuantizer` (re-created on demand)."""
+    _WORKSPACE.__dict__.pop("bufs", None)
+
+
 class FusedQuantizer(torch.autograd.Function):
     """E1 + E2 in one autograd node, with the E5 backward to ``x``, ``l`` and ``u``.
 
-    Same numbers as ``ewgs_round(normalize(x, l, u), bits, δ)`` (tested against that composition)
-    with fewer temporaries: forward ``t = (x − l)·inv`` (``inv = 1/(u − l)``), inclusive mask
-    ``0 ≤ t ≤ 1``, ``x_n = clip(t)``, ``x_q = round(B·x_n)/B``; backward
-    ``g_n = g·(1 + δ·sign(g)·(x_n − x_q))`` (skipped for δ = 0 or STE), ``g_t = g_n·mask``,
-    ``∂x = g_t·inv``, ``∂u = −Σ g_t·x_n·inv``, ``∂l = Σ g_t·(x_n − 1)·inv``.
+    Same numbers, bit for bit, as the straightforward fused version (``t = (x − l)·inv``,
+    ``inv = 1/(u − l)``, inclusive mask ``0 ≤ t ≤ 1``, ``x_n = clip(t)``, ``x_q = round(B·x_n)/B``;
+    backward ``g_n = g·(1 + δ·sign(g)·(x_n − x_q))``, ``g_t = g_n·mask``, ``∂x = g_t·inv``,
+    ``∂u = −Σ g_t·x_n·inv``, ``∂l = Σ g_t·(x_n − 1)·inv``; tested with ``torch.equal``) and, within
+    rounding, as ``ewgs_round(normalize(x, l, u), bits, δ)``. On CPU these element-wise passes are
+    memory-bound and each fresh full-size buffer costs page faults (about as much as five passes),
+    so the node allocates only what it returns or keeps, and recomputes the rest:
+
+    forward: fresh ``x_q`` (returned) and the bool mask ``outside = t ≠ clip(t)`` (complement of
+        the inclusive mask; NaN is outside); ``t`` lives in a reused workspace. Saved: ``x`` (the
+        input, alive anyway), the mask, and ``x_q`` only when δ ≠ 0. Nothing float is allocated
+        just for the backward.
+    backward: ``x_n = clip((x − l)·inv)`` recomputed in a workspace with the forward's exact ops;
+        fresh ``∂x`` only: the residual ``x_n − x_q``, then in place ``·sign(g)·δ + 1``, ``·g``
+        (the same roundings as E5: ``δ·sign(g) = ±δ`` and ``err·sign(g) = ±err`` are exact), the
+        mask, ``Σ g_t·x_n``, ``Σ g_t``, ``·inv``. For δ = 0 or STE the scaling is skipped (exactly
+        STE). A differentiated backward (``create_graph=True``) uses fresh tensors, no workspace.
+
+    Shapes: ``x`` any shape; ``lower``, ``upper``, ``delta`` 0-dim; output shape of ``x``.
     """
 
     @staticmethod
     def forward(ctx, x, lower, upper, steps: int, delta, ewgs: bool):  # type: ignore[override]
         inv = torch.reciprocal(upper - lower)
-        t = torch.sub(x, lower).mul_(inv)
-        mask = (t >= 0) & (t <= 1)
-        x_n = t.clamp_(0.0, 1.0)
-        x_q = torch.mul(x_n, steps).round_().div_(steps)
+        t = torch.sub(x, lower, out=_workspace(x, 0)).mul_(inv)
+        x_q = torch.clamp(t, 0.0, 1.0)  # x_n, turned into x_q in place below
+        outside = torch.ne(t, x_q)
+        x_q.mul_(steps).round_().div_(steps)
         use_delta = bool(ewgs) and bool(delta != 0)
         ctx.use_delta = use_delta
-        ctx.x_shape = x.shape
-        ctx.save_for_backward(x_n, x_q if use_delta else None, mask, inv.detach(),
+        ctx.save_for_backward(x, lower, x_q if use_delta else None, outside, inv.detach(),
                               delta.detach().clone() if use_delta else None)
         return x_q
 
     @staticmethod
     def backward(ctx, g):  # type: ignore[override]
-        x_n, x_q, mask, inv, delta = ctx.saved_tensors
+        x, lower, x_q, outside, inv, delta = ctx.saved_tensors
+        fresh = torch.is_grad_enabled()  # create_graph=True: tensors may be saved by this backward's graph
+        with torch.no_grad():  # x_n is a constant of the backward, as a saved forward value would be
+            x_n = torch.sub(x, lower) if fresh else torch.sub(x, lower, out=_workspace(x, 0))
+            x_n.mul_(inv).clamp_(0.0, 1.0)
         if ctx.use_delta:
-            g = g * (1 + delta.to(g.dtype) * torch.sign(g) * (x_n - x_q))
-        g_t = torch.where(mask, g, 0.0)
-        gx = g_t * inv if ctx.needs_input_grad[0] else None
+            sign = torch.sign(g) if fresh else torch.sign(g, out=_workspace(g, 1))
+            g_t = torch.sub(x_n, x_q).mul_(sign).mul_(delta.to(g.dtype)).add_(1).mul_(g)
+            g_t.masked_fill_(outside, 0.0)
+        else:
+            g_t = torch.where(outside, 0.0, g)
         gl = gu = None
         if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
             s_xn = torch.dot(g_t.reshape(-1), x_n.reshape(-1))
             s_g = g_t.sum()
             gu = -s_xn * inv
             gl = (s_xn - s_g) * inv
+        gx = g_t.mul_(inv) if ctx.needs_input_grad[0] else None
         return gx, gl, gu, None, None, None
 
 
