@@ -176,3 +176,11 @@ def test_build_gt_database_from_the_info_file(tmp_path):
     db = load_dbinfos(build_gt_database(tmp_path))
     assert sum(len(v) for v in db.values()) == 8  # 2 train frames x 4 non-DontCare objects
     assert all(read_velodyne(e["path"]).shape == (e["num_points_in_gt"], 4) for v in db.values() for e in v)
+
+
+def test_make_infos_workers_give_identical_files(tmp_path):
+    _replica(tmp_path / "a", ids=("000000", "000001", "000002", "000003", "000004"))
+    one = make_infos(tmp_path / "a", out_dir=tmp_path / "one")
+    two = make_infos(tmp_path / "a", out_dir=tmp_path / "two", workers=3)
+    for k in ("train", "val", "gt_database"):
+        assert one[k].read_text() == two[k].read_text()

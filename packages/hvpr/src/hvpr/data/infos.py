@@ -270,11 +270,14 @@ def build_gt_database(root: str | Path, split: str = "train", infos: list[dict[s
 
 
 def make_infos(root: str | Path, out_dir: str | Path | None = None, splits: Sequence[str] = ("train", "val"),
-               image_shape: tuple[int, int] | None = None, gt_database: bool = True) -> dict[str, Path]:
+               image_shape: tuple[int, int] | None = None, gt_database: bool = True, workers: int = 1
+               ) -> dict[str, Path]:
     """Write ``kitti_infos_<split>.json`` per split and (from the train split) the GT database.
 
     Returns ``{split: info path, ..., "gt_database": db-info path}``. The image shape of a frame comes from
     ``image_2/<id>.png`` if present, else ``image_shape`` (H, W), else ``<root>/hvpr_synthetic.json``.
+    ``workers`` > 1 builds the frames' infos in a thread pool (file reads and NumPy release the GIL); the
+    output does not depend on it.
     """
     root = Path(root)
     if not root.is_dir():
@@ -286,7 +289,13 @@ def make_infos(root: str | Path, out_dir: str | Path | None = None, splits: Sequ
     train_infos = None
     for split in splits:
         ids = read_split(root, split)
-        infos = [build_info(root, split, fid, image_shape, True, sidecar) for fid in ids]
+        if workers > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(workers) as pool:
+                infos = list(pool.map(lambda fid: build_info(root, split, fid, image_shape, True, sidecar), ids))
+        else:
+            infos = [build_info(root, split, fid, image_shape, True, sidecar) for fid in ids]
         p = info_path(out_dir, split)
         atomic_write_text(p, json.dumps({"format": INFO_FORMAT, "version": 1, "split": split,
                                          "infos": _to_json(infos)}))
