@@ -61,7 +61,8 @@ def test_full_pipeline_in_process(voc, tmp_path, capsys):
     assert _last_json(capsys.readouterr().out)["skipped"] == 4
     s3 = tmp_path / "s3"
     assert main(["train-seg", *common, "--backbone", "tiny", "--iters", "2", "--batch-size", "2", "--output-dir",
-                 str(s3), "--set", "crop=40", "--set", "width=8", "--set", "num_classes=4"]) == 0
+                 str(s3), "--set", "crop=40", "--set", "width=8", "--set", "num_classes=4", "--amp"]) == 0
+    assert "amp = true" in (s3 / "config.toml").read_text()
     capsys.readouterr()
     ev = tmp_path / "ev"
     assert main(["eval", *common, "--weights", str(s3 / "last.pt"), "--no-msf", "--output-dir", str(ev),
@@ -130,7 +131,10 @@ def test_export_writes_program(voc, tmp_path, capsys):
 
 
 def test_demo_quick(tmp_path, capsys):
-    assert main(["demo", "--quick", "-q", "--output-dir", str(tmp_path)]) == 0
+    assert main(["demo", "--quick", "-q", "--box-margin", "2", "--output-dir", str(tmp_path)]) == 0
     res = _last_json(capsys.readouterr().out)
-    assert set(res["pseudo_label_miou"]) == {"box", "gap_crf", "bap_nocrf", "bap_crf", "bap_ret"}
+    pl = res["pseudo_label_miou"]
+    assert set(pl) == {"box", "gap_nocrf", "gap_crf", "bap_nocrf", "bap_crf", "bap_ret"}
+    assert res["bap_beats_gap"] == {"without_crf": pl["bap_nocrf"] > pl["gap_nocrf"],
+                                    "with_crf": pl["bap_crf"] > pl["gap_crf"]}
     assert (tmp_path / "demo.png").is_file() and (tmp_path / "demo_metrics.json").is_file()

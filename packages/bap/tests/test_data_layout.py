@@ -166,3 +166,20 @@ def test_clip_boxes_rule():
     b = torch.tensor([[-3.0, 2.0, 10.0, 400.0, 1], [330.0, 0, 340.0, 5.0, 2], [0, 0, 5, 5, 3]])
     out = clip_boxes(b, 321)
     assert out.tolist() == [[0, 2, 10, 322, 1], [0, 0, 5, 5, 3]]
+
+
+def test_synthetic_loose_boxes_are_tight_boxes_of_the_mask_enlarged():
+    from bap.data import SyntheticBoxDataset
+
+    for i in range(4):
+        tight = SyntheticBoxDataset(4, (40, 48), seed=3)[i]
+        loose = SyntheticBoxDataset(4, (40, 48), seed=3, box_margin=3)[i]
+        np.testing.assert_array_equal(tight.image, loose.image)
+        for b in tight.boxes:  # tight box = bounding box of the class mask pixels, VOC end convention
+            ys, xs = np.nonzero(tight.mask == b[4])
+            assert xs.min() <= b[0] and b[2] <= xs.max() + 1 and ys.min() <= b[1] and b[3] <= ys.max() + 1
+        exp = tight.boxes.copy()
+        exp[:, :2] = np.maximum(exp[:, :2] - 3, 0)
+        exp[:, 2] = np.minimum(exp[:, 2] + 3, 48)
+        exp[:, 3] = np.minimum(exp[:, 3] + 3, 40)
+        np.testing.assert_array_equal(loose.boxes, exp)

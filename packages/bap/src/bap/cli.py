@@ -104,7 +104,8 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
         "split": args.split, "pooling": args.pooling, "grid_size": args.grid_size, "iters": args.iters,
         "batch_size": args.batch_size, "lr": args.lr, "backbone": args.backbone, "seed": args.seed,
         "backbone_weights": args.backbone_weights and str(args.backbone_weights),
-        "bins": list(args.bins) if args.bins else None, "milestones": list(args.milestones) if args.milestones else None})
+        "bins": list(args.bins) if args.bins else None, "milestones": list(args.milestones) if args.milestones else None,
+        "amp": args.amp})
     ds = VOCBoxes(_need_root(args), cfg.split)
     out = Path(args.output_dir or "runs/stage1")
     res = train_classifier(cfg, ds, out, device=_device(args), resume=args.resume, quiet=args.quiet or None)
@@ -147,7 +148,7 @@ def cmd_train_seg(args: argparse.Namespace) -> int:
         "arch": args.arch, "loss": args.loss, "temperature": args.temperature, "gamma": args.gamma, "lam": args.lam,
         "iters": args.iters, "batch_size": args.batch_size, "lr": args.lr, "backbone": args.backbone,
         "seed": args.seed, "split": args.split, "crf_dir": args.crf_dir, "ret_dir": args.ret_dir,
-        "backbone_weights": args.backbone_weights and str(args.backbone_weights)})
+        "backbone_weights": args.backbone_weights and str(args.backbone_weights), "amp": args.amp})
     ds = VOCPseudoLabels(_need_root(args), cfg.split, cfg.crf_dir, cfg.ret_dir)
     out = Path(args.output_dir or "runs/stage3")
     res = train_segmentation(cfg, ds, out, device=_device(args), resume=args.resume, quiet=args.quiet or None)
@@ -220,13 +221,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     st = DemoSettings.quick() if args.quick else DemoSettings()
     if args.seed is not None:
         st.seed = args.seed
+    st.box_margin = args.box_margin
     res = run_demo(Path(args.output_dir or "bap_demo"), st, device=_device(args), quiet=args.quiet or None)
     pl, seg = res["pseudo_label_miou"], res["segmentation_miou"]
     import sys
 
-    print("pseudo-label mIoU (train): box filling {:.1f} | GAP+CRF {:.1f} | BAP w/o CRF {:.1f} | BAP Y_crf {:.1f} | "
-          "BAP Y_ret {:.1f}".format(*(100 * pl[k] for k in ("box", "gap_crf", "bap_nocrf", "bap_crf", "bap_ret"))),
-          file=sys.stderr)
+    print("pseudo-label mIoU (train): box filling {:.1f} | GAP w/o CRF {:.1f} | GAP+CRF {:.1f} | BAP w/o CRF {:.1f} | "
+          "BAP Y_crf {:.1f} | BAP Y_ret {:.1f}".format(
+              *(100 * pl[k] for k in ("box", "gap_nocrf", "gap_crf", "bap_nocrf", "bap_crf", "bap_ret"))), file=sys.stderr)
+    for stage, key in (("without CRF", "without_crf"), ("with CRF", "with_crf")):
+        if not res["bap_beats_gap"][key]:
+            print(f"note: BAP does not beat GAP {stage} in this run; on the synthetic set with tight boxes the "
+                  "difference is within seed-to-seed variation (README, demo table)", file=sys.stderr)
     print("segmentation mIoU (held out): NAL {:.1f} | CE on Y_crf {:.1f}".format(100 * seg["nal"], 100 * seg["ce-crf"]),
           file=sys.stderr)
     cli.emit(res, args, name="demo_metrics.json")
@@ -277,6 +283,8 @@ def build_parser() -> cli.Parser:
     p.add_argument("--milestones", type=int, nargs="+", default=None)
     p.add_argument("--backbone-weights", type=Path, default=None, help="e.g. weights/vgg_caffe.pth")
     p.add_argument("--resume", type=Path, default=None, help="checkpoint to continue from")
+    p.add_argument("--amp", action="store_true", default=None,
+                   help="mixed precision: bfloat16 autocast on CPU, float16 + GradScaler on CUDA")
 
     p = cli.add_command(parser, "pseudo-label", cmd_pseudo_label, help="stage 2: write Y_crf / Y_ret label PNGs")
     p.add_argument("--split", default=None)
@@ -303,6 +311,8 @@ def build_parser() -> cli.Parser:
     p.add_argument("--ret-dir", default=None, help="default Generation/Yret")
     p.add_argument("--backbone-weights", type=Path, default=None)
     p.add_argument("--resume", type=Path, default=None)
+    p.add_argument("--amp", action="store_true", default=None,
+                   help="mixed precision: bfloat16 autocast on CPU, float16 + GradScaler on CUDA")
 
     p = cli.add_command(parser, "eval", cmd_eval, help="segmentation mIoU on VOC val (multi-scale + flip + CRF)")
     p.add_argument("--split", default="val")
@@ -328,6 +338,8 @@ def build_parser() -> cli.Parser:
 
     p = cli.add_command(parser, "demo", cmd_demo, help="stages 1-3 on synthetic boxes (no download, ~2 min CPU)")
     p.add_argument("--quick", action="store_true", help="a few iterations only (smoke test)")
+    p.add_argument("--box-margin", type=int, default=0,
+                   help="pixels added around the tight boxes (loose boxes; default 0 = tight)")
 
     p = cli.add_command(parser, "export", cmd_export, help="torch.export program of the segmentation network")
     p.add_argument("--official", choices=OFFICIAL_KINDS[1:], default=None)

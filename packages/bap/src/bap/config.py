@@ -33,6 +33,7 @@ class ClassifierConfig:
     save_every: int = 1000
     log_every: int = 20
     backbone_weights: str = ""
+    amp: bool = False  # torch.autocast: bfloat16 on CPU, float16 + GradScaler on CUDA
 
     def __post_init__(self) -> None:
         if self.pooling not in ("bap", "gap"):
@@ -83,6 +84,7 @@ class SegConfig:
     save_every: int = 1000
     log_every: int = 20
     backbone_weights: str = ""
+    amp: bool = False  # torch.autocast: bfloat16 on CPU, float16 + GradScaler on CUDA
 
     def __post_init__(self) -> None:
         if self.loss not in ("nal", "ce-crf", "ce-ret", "baseline"):

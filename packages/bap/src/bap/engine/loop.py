@@ -43,16 +43,17 @@ class BatchSampler:
 
 
 def save_state(path: Path, *, model: torch.nn.Module, optimizer: Any, step: int, config: Any, kind: str,
-               gen: torch.Generator, sampler: BatchSampler) -> Path:
+               gen: torch.Generator, sampler: BatchSampler, amp: Any = None) -> Path:
     from bap import __version__
 
     save_config(config, path.parent / "config.toml")
     return save_checkpoint(path, package="bap", version=__version__, model=model, optimizer=optimizer, config=config,
-                           step=step, extra={"kind": kind, "gen": gen.get_state(), "sampler": sampler.state()})
+                           step=step, extra={"kind": kind, "gen": gen.get_state(), "sampler": sampler.state(),
+                                  "grad_scaler": amp.state_dict() if amp is not None else {}})
 
 
 def resume_state(path: Path, *, model: torch.nn.Module, optimizer: Any, gen: torch.Generator,
-                 sampler: BatchSampler, kind: str) -> int:
+                 sampler: BatchSampler, kind: str, amp: Any = None) -> int:
     from bap import __version__
     from cvcore.errors import CheckpointError
 
@@ -62,4 +63,6 @@ def resume_state(path: Path, *, model: torch.nn.Module, optimizer: Any, gen: tor
     restore(ckpt, model=model, optimizer=optimizer)
     gen.set_state(ckpt["extra"]["gen"])
     sampler.load(ckpt["extra"]["sampler"])
+    if amp is not None:
+        amp.load_state_dict(ckpt["extra"].get("grad_scaler"))
     return int(ckpt["step"])

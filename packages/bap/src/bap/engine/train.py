@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from bap.config import ClassifierConfig, SegConfig
 from bap.data.transforms import augment
+from bap.engine.amp import Amp
 from bap.engine.loop import BatchSampler, resume_state, save_state
 from bap.models.classifier import BAPClassifier, caffe_normalize
 from bap.models.deeplab import DeepLabLargeFOV, DeepLabV2ASPP, SegmentationNet
@@ -79,7 +80,9 @@ def train_classifier(cfg: ClassifierConfig, dataset: Sequence[dict[str, Any]], o
     opt = _optimizer(model, cfg.lr, cfg.momentum, cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
     sampler = BatchSampler(len(dataset), cfg.batch_size, gen, info.rank, info.world_size)
-    step = resume_state(resume, model=model, optimizer=opt, gen=gen, sampler=sampler, kind="classifier") if resume else 0
+    amp = Amp(cfg.amp, info.device)
+    step = resume_state(resume, model=model, optimizer=opt, gen=gen, sampler=sampler, kind="classifier",
+                        amp=amp) if resume else 0
     net = wrap_model(model, info)
     out_dir.mkdir(parents=True, exist_ok=True)
     log = MetricsLogger(out_dir / "log.jsonl", enabled=is_main_process())
@@ -90,11 +93,12 @@ def train_classifier(cfg: ClassifierConfig, dataset: Sequence[dict[str, Any]], o
     for step in progress(range(start, cfg.iters), total=cfg.iters - start, desc="stage 1", quiet=quiet):
         _set_lr(opt, cfg.lr_gamma ** sum(step >= m for m in cfg.milestones))
         images, boxes, bidx, bg = classifier_batch(dataset, sampler.next(), cfg, gen)
-        logits, targets = net(images.to(info.device), boxes.to(info.device), bidx.to(info.device), bg.to(info.device))
+        with amp.autocast():
+            logits, targets = net(images.to(info.device), boxes.to(info.device), bidx.to(info.device),
+                                  bg.to(info.device))
+        logits = logits.float()
         loss = F.cross_entropy(logits, targets)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        amp.step(loss, opt)
         acc = (logits.argmax(1) == targets).float().mean()
         window.append((float(all_reduce_mean(loss.detach())), float(acc)))
         window = window[-cfg.log_every:]
@@ -102,7 +106,7 @@ def train_classifier(cfg: ClassifierConfig, dataset: Sequence[dict[str, Any]], o
             log.log(step=step + 1, loss=float(np.mean([w[0] for w in window])), acc=float(np.mean([w[1] for w in window])))
         if is_main_process() and ((step + 1) % cfg.save_every == 0 or step + 1 == cfg.iters):
             save_state(ckpt, model=model, optimizer=opt, step=step + 1, config=cfg, kind="classifier", gen=gen,
-                       sampler=sampler)
+                       sampler=sampler, amp=amp)
     return {"loss": float(np.mean([w[0] for w in window])) if window else float("nan"),
             "accuracy": float(np.mean([w[1] for w in window])) if window else float("nan"),
             "step": cfg.iters, "checkpoint": str(ckpt)}
@@ -133,7 +137,9 @@ def train_segmentation(cfg: SegConfig, dataset: Sequence[dict[str, Any]], out_di
     crit = NoiseAwareLoss(cfg.temperature, cfg.gamma, cfg.lam, 255, cfg.detach_confidence, cfg.compat)
     gen = torch.Generator().manual_seed(cfg.seed)
     sampler = BatchSampler(len(dataset), cfg.batch_size, gen, info.rank, info.world_size)
-    step = resume_state(resume, model=model, optimizer=opt, gen=gen, sampler=sampler, kind="segmenter") if resume else 0
+    amp = Amp(cfg.amp, info.device)
+    step = resume_state(resume, model=model, optimizer=opt, gen=gen, sampler=sampler, kind="segmenter",
+                        amp=amp) if resume else 0
     net = wrap_model(model, info)
     out_dir.mkdir(parents=True, exist_ok=True)
     log = MetricsLogger(out_dir / "log.jsonl", enabled=is_main_process())
@@ -156,22 +162,22 @@ def train_segmentation(cfg: SegConfig, dataset: Sequence[dict[str, Any]], out_di
             ycs.append(yc.long())
             yrs.append(yr.long())
         x = torch.stack(imgs).to(info.device)
-        s = (net.module if hasattr(net, "module") else net).cosine_logits(x, (cfg.crop, cfg.crop)) \
-            if not info.distributed else net(x)
+        with amp.autocast():
+            s = (net.module if hasattr(net, "module") else net).cosine_logits(x, (cfg.crop, cfg.crop)) \
+                if not info.distributed else net(x)
+        s = s.float()
         loss = seg_loss(cfg, crit, s, torch.stack(ycs).to(info.device), torch.stack(yrs).to(info.device))
         if not torch.isfinite(loss):
             from cvcore.errors import UserError
 
             raise UserError(f"stage-3 loss is {float(loss)} at iteration {step} (compat='official' gives NaN "
                             "for batches without unreliable pixels)")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        amp.step(loss, opt)
         window.append(float(all_reduce_mean(loss.detach())))
         window = window[-cfg.log_every:]
         if (step + 1) % cfg.log_every == 0:
             log.log(step=step + 1, loss=float(np.mean(window)))
         if is_main_process() and ((step + 1) % cfg.save_every == 0 or step + 1 == cfg.iters):
             save_state(ckpt, model=model, optimizer=opt, step=step + 1, config=cfg, kind="segmenter", gen=gen,
-                       sampler=sampler)
+                       sampler=sampler, amp=amp)
     return {"loss": float(np.mean(window)) if window else float("nan"), "step": cfg.iters, "checkpoint": str(ckpt)}
