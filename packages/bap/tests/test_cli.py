@@ -63,6 +63,13 @@ def test_full_pipeline_in_process(voc, tmp_path, capsys):
     assert main(["train-seg", *common, "--backbone", "tiny", "--iters", "2", "--batch-size", "2", "--output-dir",
                  str(s3), "--set", "crop=40", "--set", "width=8", "--set", "num_classes=4", "--amp"]) == 0
     assert "amp = true" in (s3 / "config.toml").read_text()
+    gt_list = tmp_path / "gt_ids.txt"
+    gt_list.write_text("synth_00001\n")
+    assert main(["train-seg", *common, "--backbone", "tiny", "--iters", "1", "--batch-size", "2", "--output-dir",
+                 str(tmp_path / "s3b"), "--set", "crop=40", "--set", "width=8", "--set", "num_classes=4",
+                 "--loss", "bootstrap", "--beta", "0.9", "--gt-mask-list", str(gt_list)]) == 0
+    assert main(["train-seg", *common, "--iters", "1", "--loss", "bootstrap", "--beta", "2"]) == 1
+    assert main(["train-seg", *common, "--iters", "1", "--gt-mask-list", str(tmp_path / "none.txt")]) == 1
     capsys.readouterr()
     ev = tmp_path / "ev"
     assert main(["eval", *common, "--weights", str(s3 / "last.pt"), "--no-msf", "--output-dir", str(ev),

@@ -90,6 +90,19 @@ def test_voc_loaders_read_the_layout(tmp_path):
                           palette=voc_palette())
     pl = VOCPseudoLabels(r.root)
     assert (pl[0]["y_crf"] == 2).all() and (pl[0]["y_ret"] == 0).all()
+    # semi-supervised: GT masks replace both label maps of the listed images only
+    gt = np.zeros((10, 12), np.uint8)
+    gt[2:5, 3:9] = 7
+    gt[0, 0] = 255
+    r.png_indexed("SegmentationClassAug/2007_000033.png", gt, palette=voc_palette())
+    semi = VOCPseudoLabels(r.root, gt_mask_ids=["2007_000033"])
+    i33 = semi.ids.index("2007_000033")
+    np.testing.assert_array_equal(semi[i33]["y_crf"], gt)
+    np.testing.assert_array_equal(semi[i33]["y_ret"], gt)
+    assert semi[i33]["gt_mask"] and not semi[1 - i33]["gt_mask"]
+    assert (semi[1 - i33]["y_crf"] == 2).all() and (semi[1 - i33]["y_ret"] == 0).all()
+    with pytest.raises(DataError, match="not in split"):
+        VOCPseudoLabels(r.root, gt_mask_ids=["2099_000001"])
 
 
 def test_missing_and_malformed_layouts_name_the_path(tmp_path):

@@ -3,7 +3,8 @@
 Public API (imports are lazy, so ``import bap`` stays cheap)::
 
     bap.BackgroundAwarePooling, bap.grid_background_prototypes, bap.background_attention,
-    bap.weighted_avg_pool2d, bap.NoiseAwareLoss, bap.CRFParams, bap.dense_crf,
+    bap.weighted_avg_pool2d, bap.NoiseAwareLoss, bap.entropy_regularisation_loss, bap.bootstrapping_loss,
+    bap.CRFParams, bap.dense_crf,
     bap.generate_pseudo_labels, bap.pseudo_label_dataset, bap.predict,
     bap.SegmentationEvaluator, bap.load_official_checkpoint
     bap.models.{BAPClassifier, DeepLabLargeFOV, DeepLabV2ASPP}, bap.data.{VOCBoxes, ...}
@@ -27,6 +28,8 @@ _LAZY = {
     "dense_crf": "bap.crf",
     "NALOutput": "bap.noise_aware_loss",
     "NoiseAwareLoss": "bap.noise_aware_loss",
+    "bootstrapping_loss": "bap.unreliable_baselines",
+    "entropy_regularisation_loss": "bap.unreliable_baselines",
     "PseudoLabels": "bap.pseudo_labels",
     "generate_pseudo_labels": "bap.pseudo_labels",
     "pseudo_label_dataset": "bap.engine.generate",

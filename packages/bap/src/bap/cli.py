@@ -148,8 +148,17 @@ def cmd_train_seg(args: argparse.Namespace) -> int:
         "arch": args.arch, "loss": args.loss, "temperature": args.temperature, "gamma": args.gamma, "lam": args.lam,
         "iters": args.iters, "batch_size": args.batch_size, "lr": args.lr, "backbone": args.backbone,
         "seed": args.seed, "split": args.split, "crf_dir": args.crf_dir, "ret_dir": args.ret_dir,
-        "backbone_weights": args.backbone_weights and str(args.backbone_weights), "amp": args.amp})
-    ds = VOCPseudoLabels(_need_root(args), cfg.split, cfg.crf_dir, cfg.ret_dir)
+        "backbone_weights": args.backbone_weights and str(args.backbone_weights), "amp": args.amp, "beta": args.beta,
+        "gt_mask_list": args.gt_mask_list and str(args.gt_mask_list)})
+    if not 0.0 <= cfg.beta <= 1.0:
+        raise UserError(f"--beta must be in [0, 1], got {cfg.beta}")
+    gt_ids = None
+    if cfg.gt_mask_list:
+        f = Path(cfg.gt_mask_list)
+        if not f.is_file():
+            raise UserError(f"GT-mask list not found: {f}")
+        gt_ids = [ln.strip() for ln in f.read_text().splitlines() if ln.strip()]
+    ds = VOCPseudoLabels(_need_root(args), cfg.split, cfg.crf_dir, cfg.ret_dir, gt_mask_ids=gt_ids)
     out = Path(args.output_dir or "runs/stage3")
     res = train_segmentation(cfg, ds, out, device=_device(args), resume=args.resume, quiet=args.quiet or None)
     cli.emit(res, args, name="train_metrics.json")
@@ -299,7 +308,11 @@ def build_parser() -> cli.Parser:
     p = cli.add_command(parser, "train-seg", cmd_train_seg, help="stage 3: DeepLab with the noise-aware loss")
     p.add_argument("--arch", choices=("largefov", "deeplabv2"), default=None)
     p.add_argument("--backbone", choices=("vgg16", "tiny"), default=None)
-    p.add_argument("--loss", choices=("nal", "ce-crf", "ce-ret", "baseline"), default=None)
+    p.add_argument("--loss", choices=("nal", "ce-crf", "ce-ret", "baseline", "entropy", "bootstrap"), default=None,
+                   help="entropy / bootstrap: Table 3 baselines on the unreliable set (not official)")
+    p.add_argument("--beta", type=float, default=None, help="bootstrapping target weight (default 0.95)")
+    p.add_argument("--gt-mask-list", type=Path, default=None,
+                   help="semi-supervised: file of ids whose SegmentationClassAug mask replaces Y_crf/Y_ret")
     p.add_argument("--temperature", type=float, default=None)
     p.add_argument("--gamma", type=float, default=None)
     p.add_argument("--lam", type=float, default=None)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["ClassifierConfig", "PseudoLabelConfig", "SegConfig"]
+__all__ = ["SEG_LOSSES", "ClassifierConfig", "PseudoLabelConfig", "SegConfig"]
+
+SEG_LOSSES = ("nal", "ce-crf", "ce-ret", "baseline", "entropy", "bootstrap")
 
 
 @dataclass
@@ -65,7 +67,9 @@ class SegConfig:
     loss: str = "nal"
     temperature: float = 20.0
     gamma: float = 7.0
-    lam: float = 0.1
+    lam: float = 0.1  # weight of L_wce (nal) or of the entropy / bootstrapping term
+    beta: float = 0.95  # bootstrapping target weight (not published; Reed et al.'s soft value)
+    gt_mask_list: str = ""  # semi-supervised: ids (one per line) whose GT mask replaces Y_crf and Y_ret
     detach_confidence: bool = False
     compat: str = "default"
     iters: int = 23805
@@ -87,7 +91,7 @@ class SegConfig:
     amp: bool = False  # torch.autocast: bfloat16 on CPU, float16 + GradScaler on CUDA
 
     def __post_init__(self) -> None:
-        if self.loss not in ("nal", "ce-crf", "ce-ret", "baseline"):
-            raise ValueError(f"loss must be nal, ce-crf, ce-ret or baseline, got {self.loss!r}")
+        if self.loss not in SEG_LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(SEG_LOSSES)}, got {self.loss!r}")
         if self.arch not in ("largefov", "deeplabv2"):
             raise ValueError(f"arch must be largefov or deeplabv2, got {self.arch!r}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -125,20 +126,38 @@ class VOCSegmentation(_VOCBase):
 
 
 class VOCPseudoLabels(_VOCBase):
-    """Items ``{"id", "image", "y_crf", "y_ret"}`` from ``Generation/Ycrf`` and ``Generation/Yret`` (§3.21)."""
+    """Items ``{"id", "image", "y_crf", "y_ret"}`` from ``Generation/Ycrf`` and ``Generation/Yret`` (§3.21).
+
+    Semi-supervised setting (paper Table 2, "boxes 9K + masks 1K"; no official code, spec §6, §12 #1):
+    for the ids in ``gt_mask_ids`` both label maps are the ground-truth ``SegmentationClassAug`` mask, so
+    every pixel of those images is reliable (void pixels stay void).
+    """
 
     def __init__(self, root: str | os.PathLike[str], split: str = "train_aug", crf_dir: str = "Generation/Ycrf",
-                 ret_dir: str = "Generation/Yret") -> None:
+                 ret_dir: str = "Generation/Yret", gt_mask_ids: Iterable[str] | None = None,
+                 mask_dir: str = "SegmentationClassAug") -> None:
         super().__init__(root, split)
         self.crf_dir, self.ret_dir = self.root / crf_dir, self.root / ret_dir
         for d in (self.crf_dir, self.ret_dir):
             if not d.is_dir():
                 raise DataError(f"pseudo-label folder not found: {d} (run 'bap pseudo-label' first)")
+        self.gt_ids = set(gt_mask_ids or ())
+        self.mask_dir = self.root / mask_dir
+        missing = sorted(self.gt_ids - set(self.ids))
+        if missing:
+            raise DataError(f"{len(missing)} ids of the GT-mask list are not in split {split!r}, e.g. {missing[0]}")
+        for sid in sorted(self.gt_ids):
+            if not (self.mask_dir / f"{sid}.png").is_file():
+                raise DataError(f"ground-truth mask not found: {self.mask_dir / f'{sid}.png'}")
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         sid = self.ids[i]
         img = self.image(i)
-        yc, yr = read_label_png(self.crf_dir / f"{sid}.png"), read_label_png(self.ret_dir / f"{sid}.png")
+        if sid in self.gt_ids:
+            yc = read_label_png(self.mask_dir / f"{sid}.png")
+            yr = yc
+        else:
+            yc, yr = read_label_png(self.crf_dir / f"{sid}.png"), read_label_png(self.ret_dir / f"{sid}.png")
         if yc.shape != img.shape[:2] or yr.shape != img.shape[:2]:
-            raise DataError(f"pseudo labels of {sid} do not match the image size {img.shape[:2]}")
-        return {"id": sid, "image": img, "y_crf": yc, "y_ret": yr}
+            raise DataError(f"labels of {sid} do not match the image size {img.shape[:2]}")
+        return {"id": sid, "image": img, "y_crf": yc, "y_ret": yr, "gt_mask": sid in self.gt_ids}

@@ -21,6 +21,7 @@ from bap.engine.loop import BatchSampler, resume_state, save_state
 from bap.models.classifier import BAPClassifier, caffe_normalize
 from bap.models.deeplab import DeepLabLargeFOV, DeepLabV2ASPP, SegmentationNet
 from bap.noise_aware_loss import NoiseAwareLoss
+from bap.unreliable_baselines import bootstrapping_loss, entropy_regularisation_loss
 from cvcore.distributed import all_reduce_mean, init_distributed, is_main_process, wrap_model
 from cvcore.progress import MetricsLogger, progress
 
@@ -114,11 +115,16 @@ def train_classifier(cfg: ClassifierConfig, dataset: Sequence[dict[str, Any]], o
 
 def seg_loss(cfg: SegConfig, crit: NoiseAwareLoss, s: torch.Tensor, y_crf: torch.Tensor, y_ret: torch.Tensor
              ) -> torch.Tensor:
-    """The stage-3 objective of ``cfg.loss``: NAL (E20), baseline (L_ce on S only), CE on all Y_crf or Y_ret."""
+    """The stage-3 objective of ``cfg.loss``: NAL (E20), baseline (L_ce on S only), CE on all Y_crf or Y_ret,
+    entropy regularisation or bootstrapping on S~ (Table 3 baselines, not official)."""
     if cfg.loss == "nal":
         return crit(s, y_crf, y_ret).loss
     if cfg.loss == "baseline":
         return crit(s, y_crf, y_ret).ce
+    if cfg.loss == "entropy":
+        return entropy_regularisation_loss(s, y_crf, y_ret, temperature=cfg.temperature, lam=cfg.lam).loss
+    if cfg.loss == "bootstrap":
+        return bootstrapping_loss(s, y_crf, y_ret, temperature=cfg.temperature, lam=cfg.lam, beta=cfg.beta).loss
     target = y_crf if cfg.loss == "ce-crf" else y_ret
     return F.cross_entropy(cfg.temperature * s, target, ignore_index=255)
 
