@@ -105,3 +105,42 @@ def test_uninitialized_official_layer_reinitializes():
     assert bool(convert_official_state_dict(sd)["c.initialized"])
     sd["c.init"] = torch.tensor([1])
     assert not bool(convert_official_state_dict(sd)["c.initialized"])
+
+
+def test_mobilenet_v2_profit_variant_full_size():
+    import torchvision
+
+    fp = models.mobilenet_v2_fp()
+    tv = torchvision.models.mobilenet_v2(weights=None)
+    assert count_parameters(fp) == count_parameters(tv) == 3_504_872
+    assert set(fp.state_dict()) == set(tv.state_dict())  # torchvision FP weights load by key
+    fp.load_state_dict(tv.state_dict())
+    assert isinstance(fp.features[-1][2], nn.Identity) and isinstance(tv.features[-1][2], nn.ReLU6)
+    fp.eval()
+    with torch.no_grad():
+        assert fp(torch.randn(2, 3, 64, 64)).shape == (2, 1000)
+        z = torch.randn(2, 1280, 4, 4) * 8  # stand-in for the (signed) output of the last conv + BN
+        head = fp.classifier(torch.relu(z).mean((2, 3)).clamp(max=6.0))  # PROFIT: ReLU, pool, ReLU6
+        fp.features = nn.Identity()
+        torch.testing.assert_close(fp(z), head)
+        tv_head = fp.classifier(torch.clamp(z, 0, 6).mean((2, 3)))  # torchvision: ReLU6 inside, pool
+        assert not torch.allclose(head, tv_head)
+    q = models.get("mobilenet_v2")
+    assert isinstance(q, models.ProfitMobileNetV2) and _nq(q) == 53
+    assert count_parameters(q) == 3_504_872 + 53 * 5
+    assert q.features[0][0].w_bits == 4 and q.classifier[1].a_bits == 4
+    assert not isinstance(models.get("mobilenet_v2_tv"), models.ProfitMobileNetV2)
+    tiny = models.mobilenet_v2(2, 2, num_classes=5, width_mult=0.25)
+    assert tiny(torch.relu(torch.randn(2, 3, 32, 32))).shape == (2, 5)
+    with pytest.raises(ewgs.errors.ConfigError):
+        models.mobilenet_v2(variant="v3")
+
+
+def test_build_model_selects_the_mobilenet_variant():
+    from ewgs.config import ModelConfig
+    from ewgs.engine.train import build_model
+
+    m = build_model(ModelConfig(arch="mobilenet_v2", w_bits=4, a_bits=4, skip_first=False, skip_last=False), 10)
+    assert isinstance(m, models.ProfitMobileNetV2) and _nq(m) == 53
+    tv = build_model(ModelConfig(arch="mobilenet_v2_tv", w_bits=32, a_bits=32), 10)
+    assert not isinstance(tv, models.ProfitMobileNetV2) and _nq(tv) == 0

@@ -29,7 +29,8 @@ def _bits(text: str) -> int:
 def _model_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model and data")
     g.add_argument("--dataset", choices=("cifar10", "cifar100", "imagenet", "fashion-mnist", "synthetic"))
-    g.add_argument("--arch", choices=("resnet20", "resnet18", "resnet34", "mobilenet_v2", "small"))
+    g.add_argument("--arch", choices=("resnet20", "resnet18", "resnet34", "mobilenet_v2", "mobilenet_v2_tv", "small"),
+                   help="mobilenet_v2 = PROFIT's variant (the paper's), mobilenet_v2_tv = torchvision's")
     g.add_argument("--w-bits", type=_bits, metavar="INT|32", help="weight bits (1..8; 32 = full precision)")
     g.add_argument("--a-bits", type=_bits, metavar="INT|32", help="activation bits (1..8; 32 = full precision)")
     g.add_argument("--width", type=_pos_int, help="base width of resnet20/small (16 = paper)")

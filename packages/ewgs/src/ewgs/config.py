@@ -33,7 +33,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    arch: Literal["resnet20", "resnet18", "resnet34", "mobilenet_v2", "small"] = "resnet20"
+    arch: Literal["resnet20", "resnet18", "resnet34", "mobilenet_v2", "mobilenet_v2_tv", "small"] = "resnet20"
     w_bits: int = 1
     a_bits: int = 1
     width: int = 16                #: resnet20 / small only

@@ -54,7 +54,10 @@ def build_model(cfg: ModelConfig, num_classes: int, in_channels: int = 3) -> nn.
         raise UserError(f"--arch {cfg.arch} expects 3-channel images; use resnet20 or small for gray images")
     from cvcore.quant import models as skel
 
-    fp = {"resnet18": skel.resnet18, "resnet34": skel.resnet34, "mobilenet_v2": skel.mobilenet_v2}[cfg.arch](num_classes)
+    if cfg.arch in ("mobilenet_v2", "mobilenet_v2_tv"):
+        fp = models.mobilenet_v2_fp(num_classes, variant="profit" if cfg.arch == "mobilenet_v2" else "torchvision")
+    else:
+        fp = {"resnet18": skel.resnet18, "resnet34": skel.resnet34}[cfg.arch](num_classes)
     if wb is None and ab is None:
         return fp
     from ewgs.quant.surgery import quantize_model

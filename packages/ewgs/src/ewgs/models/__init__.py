@@ -3,10 +3,10 @@
 All are built from the shared skeletons in :mod:`cvcore.quant.models`; nothing downloads.
 """
 
-from ewgs.models.mobilenet_v2 import mobilenet_v2
+from ewgs.models.mobilenet_v2 import ProfitMobileNetV2, mobilenet_v2, mobilenet_v2_fp
 from ewgs.models.registry import get, names
 from ewgs.models.resnet_cifar import resnet20, resnet20_fp
 from ewgs.models.resnet_imagenet import resnet18, resnet34
 from ewgs.models.small import small_net
 
-__all__ = ["get", "mobilenet_v2", "names", "resnet18", "resnet20", "resnet20_fp", "resnet34", "small_net"]
+__all__ = ["ProfitMobileNetV2", "get", "mobilenet_v2", "mobilenet_v2_fp", "names", "resnet18", "resnet20", "resnet20_fp", "resnet34", "small_net"]
