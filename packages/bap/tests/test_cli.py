@@ -19,7 +19,8 @@ def test_no_command_is_a_usage_error(capsys):
     assert "error" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("cmd", ["train-classifier", "pseudo-label", "train-seg", "eval", "eval-labels", "predict",
+@pytest.mark.parametrize("cmd", ["train-classifier", "pseudo-label", "train-seg", "eval", "eval-labels", "eval-coco",
+                                 "predict",
                                  "demo", "export", "make-bg-masks"])
 def test_help_of_every_command(cmd, capsys):
     assert main([cmd, "--help"]) == 0

@@ -200,6 +200,14 @@ def cmd_eval_labels(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_coco(args: argparse.Namespace) -> int:
+    from bap.coco_mask_ap import evaluate_coco_pseudo_labels
+
+    ann = args.annotations or (_need_root(args) / "annotations" / f"instances_{args.split}.json")
+    cli.emit(evaluate_coco_pseudo_labels(ann, args.pred_dir), args, name="coco_mask_ap.json")
+    return 0
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     from bap.crf import VGG_EVAL_CRF
     from bap.engine.generate import write_label_png
@@ -341,6 +349,12 @@ def build_parser() -> cli.Parser:
     p.add_argument("--pred-dir", type=Path, required=True)
     p.add_argument("--split", default="val")
     p.add_argument("--miou-mode", choices=("official", "standard", "gt"), default="official")
+
+    p = cli.add_command(parser, "eval-coco", cmd_eval_coco,
+                        help="COCO mask AP (AP, AP50, AP75, AP_S/M/L) of pseudo-label PNGs, one instance per box")
+    p.add_argument("--pred-dir", type=Path, required=True, help="label PNGs named like the COCO image files")
+    p.add_argument("--annotations", type=Path, default=None, help="default <data-root>/annotations/instances_<split>.json")
+    p.add_argument("--split", default="train2017")
 
     p = cli.add_command(parser, "predict", cmd_predict, help="segment images: label PNG + colour overlay",
                         aliases=["segment"])
