@@ -87,3 +87,18 @@ def test_deterministic_and_make_infos_reads_it(tmp_path):
     assert info["image"]["image_shape"] == list(SYNTHETIC_IMAGE_SHAPE)
     assert all(n > 20 for n in info["annos"]["num_points_in_gt"])
     assert all(d == 0 for d in info["annos"]["difficulty"])
+
+
+def test_three_class_scenes():
+    names, boxes = [], []
+    for i in range(8):
+        s = SyntheticLidar(9, classes=("Car", "Pedestrian", "Cyclist"), num_others=(1, 2)).scene(i)
+        names += s.names
+        boxes.append(s.boxes)
+    boxes = np.concatenate(boxes)
+    names = np.array(names)
+    assert {"Car", "Pedestrian", "Cyclist"} <= set(names)
+    assert np.allclose(boxes[names == "Pedestrian", 3:6], [0.8, 0.6, 1.73])
+    assert np.allclose(boxes[names == "Cyclist", 3:6], [1.76, 0.6, 1.73])
+    car = boxes[names == "Car"]
+    assert (car[:, 3] >= 3.6).all() and (car[:, 3] <= 4.4).all() and (car[:, 4] >= 1.5).all() and (car[:, 5] <= 1.6).all()
