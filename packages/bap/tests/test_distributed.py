@@ -63,4 +63,6 @@ def test_torchrun_two_ranks_identical_weights_one_checkpoint(tmp_path):
             assert torch.equal(a[k], b[k]), (cmd, k)
         ck = torch.load(out / "last.pt", weights_only=False)
         assert ck["step"] == 2
+        for k in a:  # the rank-0 checkpoint holds the final state of both ranks
+            assert torch.equal(ck["model"][k], a[k]), (cmd, k)
         assert sorted(x.name for x in out.iterdir() if x.suffix == ".pt") == ["last.pt"]

@@ -52,6 +52,16 @@ def _set_lr(opt: torch.optim.Optimizer, factor: float) -> None:
         g["lr"] = g["initial_lr"] * factor
 
 
+def _sync_buffers(model: torch.nn.Module, distributed: bool) -> None:
+    """After DDP training: give every rank rank 0's buffers (BatchNorm running statistics, which DDP only
+    broadcasts at the start of a forward), i.e. the state the rank-0 checkpoint holds."""
+    if distributed:
+        import torch.distributed as dist
+
+        for b in model.buffers():
+            dist.broadcast(b, 0)
+
+
 def classifier_batch(dataset: Sequence[dict[str, Any]], idx: list[int], cfg: ClassifierConfig,
                      gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Augment and collate: images ``(B, 3, S, S)``, boxes ``(K, 5)``, image index ``(K,)``, bg ``(B, S, S)``."""
@@ -108,6 +118,7 @@ def train_classifier(cfg: ClassifierConfig, dataset: Sequence[dict[str, Any]], o
         if is_main_process() and ((step + 1) % cfg.save_every == 0 or step + 1 == cfg.iters):
             save_state(ckpt, model=model, optimizer=opt, step=step + 1, config=cfg, kind="classifier", gen=gen,
                        sampler=sampler, amp=amp)
+    _sync_buffers(model, info.distributed)
     return {"loss": float(np.mean([w[0] for w in window])) if window else float("nan"),
             "accuracy": float(np.mean([w[1] for w in window])) if window else float("nan"),
             "step": cfg.iters, "checkpoint": str(ckpt)}
@@ -186,4 +197,5 @@ def train_segmentation(cfg: SegConfig, dataset: Sequence[dict[str, Any]], out_di
         if is_main_process() and ((step + 1) % cfg.save_every == 0 or step + 1 == cfg.iters):
             save_state(ckpt, model=model, optimizer=opt, step=step + 1, config=cfg, kind="segmenter", gen=gen,
                        sampler=sampler, amp=amp)
+    _sync_buffers(model, info.distributed)
     return {"loss": float(np.mean(window)) if window else float("nan"), "step": cfg.iters, "checkpoint": str(ckpt)}
