@@ -94,17 +94,43 @@ def _photo(mp: float) -> np.ndarray:
     return np.clip(np.stack([base, 0.8 * base + 20, 255 - base], axis=-1), 0, 255).astype(np.uint8)
 
 
+def _rss_kb(field: str) -> int:
+    """``VmRSS`` (current) or ``VmHWM`` (peak) of this process in kB, from /proc (Linux).
+
+    ``ru_maxrss`` is not used: after fork + exec Linux carries the parent's peak into the child's
+    ``ru_maxrss``, which would hide everything below the (torch-importing) parent's footprint.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _reset_peak() -> None:
+    """Reset ``VmHWM`` to the current RSS (``/proc/self/clear_refs`` = 5, Linux >= 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
 def memory_child(image_file: str, tile: int | None, scale: int, out_file: str) -> None:
     from pisr.inference import upscale
 
     img = np.load(image_file)  # one allocation: no temporaries that would raise the baseline high-water mark
     model = _model(scale)
     upscale(img[:32, :32], model, tile=tile)  # warm-up (first-call allocations are not the image's)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base = _rss_kb("VmRSS")
+    _reset_peak()
     t0 = time.perf_counter()
     out = upscale(img, model, tile=tile)
     dt = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _rss_kb("VmHWM")
     np.save(out_file, out)
     print(json.dumps({"scale": scale, "mp": round(img.shape[0] * img.shape[1] / 1e6, 3), "hw": list(img.shape[:2]),
                       "tile": tile, "output_MB": round(out.nbytes / 2**20, 1), "base_rss_MB": round(base / 1024, 1),
