@@ -26,7 +26,7 @@ def test_no_command_is_a_usage_error(capsys):
 def trained(tmp_path_factory, market):
     out = tmp_path_factory.mktemp("run")
     code = main(["train", "--stage", "all", "--dataset", "market1501", "--data-root", str(market),
-                 "--output-dir", str(out), "--height", "192", "--width", "128", "--backbone", "tiny",
+                 "--output-dir", str(out), "--height", "96", "--width", "48", "--backbone", "tiny",
                  "--epochs-stage1", "1", "--epochs-stage2", "1", "--epochs-stage3", "1", "--steps-per-epoch", "1",
                  "--seed", "0", "-q", *TINY_SET])
     assert code == 0
@@ -61,11 +61,11 @@ def test_eval_extract_generate_export(trained, market, tmp_path, capsys):
                  "--parts", "0,3,5", "--out", str(tmp_path / "grid.png")]) == 0
     from cvcore.data import read_image
 
-    assert read_image(tmp_path / "grid.png").shape[1] > 5 * 128
+    assert read_image(tmp_path / "grid.png").shape[1] > 5 * 48
 
     assert main(["export", "--weights", ck, "--out", str(tmp_path / "m.pt2")]) == 0
     program = torch.export.load(str(tmp_path / "m.pt2"))
-    assert program.module()(torch.randn(2, 3, 192, 128)).shape == (2, 64)
+    assert program.module()(torch.randn(2, 3, 96, 48)).shape == (2, 64)
 
 
 def test_bad_inputs_are_clear_errors(trained, market, tmp_path, capsys):

@@ -52,6 +52,18 @@ def test_bad_input_shape(tiny_model):
         tiny_model.encoder(torch.randn(3, 192, 128))
     with pytest.raises(ValueError, match="image size"):
         ISGAN(4, (200, 128), backbone="tiny")
+    with pytest.raises(ValueError, match="image size"):
+        ISGAN(4, (96, 32), backbone="tiny")
+
+
+def test_small_demo_size_runs_end_to_end(tiny_kwargs):
+    model = ISGAN(3, (96, 48), **tiny_kwargs).train()
+    x = torch.randn(4, 3, 96, 48)
+    out = model.encoder(x)
+    fake = model.generator(out.id_feat, out.nid_feat, torch.tensor([0, 1, 2, 0]))
+    patch, logits = model.discriminator(fake)
+    assert fake.shape == x.shape and patch.shape == (4, 1, 4, 1) and logits.shape == (4, 3)
+    assert model.discriminator.num_down == 4 and ISGAN(3, (192, 128), **tiny_kwargs).discriminator.num_down == 5
 
 
 def test_full_size_parameter_counts_and_paper_shapes():

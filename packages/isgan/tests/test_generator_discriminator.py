@@ -4,14 +4,30 @@ import torch
 from isgan import Discriminator, Generator
 
 
-@pytest.mark.parametrize("size", [(192, 128), (384, 128)])
+@pytest.mark.parametrize("size", [(192, 128), (384, 128), (96, 48)])
 def test_generator_shape_and_range(size):
     g = Generator(5, id_dim=16, nid_dim=8, noise_dim=4, image_size=size, width=4)
     out = g(torch.randn(3, 16), torch.randn(3, 8), torch.tensor([0, 4, 2]))
     assert out.shape == (3, 3, *size)
     assert out.min() >= -1 and out.max() <= 1
-    with pytest.raises(ValueError, match="multiples of 64"):
+    with pytest.raises(ValueError, match="multiples of 16"):
         Generator(5, image_size=(200, 128))
+
+
+@pytest.mark.parametrize("size, n_up, first_kernel", [((384, 128), 6, (6, 2)), ((192, 128), 6, (3, 2)),
+                                                      ((96, 48), 4, (6, 3)), ((288, 96), 5, (9, 3))])
+def test_generator_depth_follows_the_image_size(size, n_up, first_kernel):
+    from torch import nn
+
+    from isgan.generator import num_upsamplings
+
+    g = Generator(5, id_dim=16, nid_dim=8, noise_dim=4, image_size=size, width=4)
+    convs = [m for m in g.deconv if isinstance(m, nn.ConvTranspose2d)]
+    assert num_upsamplings(*size) == n_up and len(convs) == 1 + n_up
+    assert convs[0].kernel_size == first_kernel and convs[0].stride == (1, 1)
+    # the channel pyramid 8w -> 4w -> 2w -> w -> 3 is kept; only 8w -> 8w layers are dropped
+    assert [c.out_channels for c in convs[-4:]] == [16, 8, 4, 3]
+    assert all(c.out_channels == 32 for c in convs[:-4])
     with pytest.raises(ValueError, match="expected codes"):
         g(torch.randn(3, 15), torch.randn(3, 8), torch.tensor([0, 1, 2]))
 
@@ -31,6 +47,17 @@ def test_discriminator_heads_do_not_crash(size, patch):
     p, logits = d(torch.randn(2, 3, *size))
     assert p.shape == (2, 1, *patch) and logits.shape == (2, 7)
     assert 0 <= p.min() and p.max() <= 1
+
+
+def test_discriminator_for_small_images_drops_c5():
+    d5, d4 = Discriminator(3, width=4), Discriminator(3, width=4, num_down=4)
+    assert len(d5.body) - len(d4.body) == 3  # conv, instance norm, leaky ReLU
+    p, logits = d4(torch.randn(2, 3, 96, 48))
+    assert p.shape == (2, 1, 4, 1) and logits.shape == (2, 3)
+    with pytest.raises(ValueError, match="at least 96"):
+        d5(torch.randn(1, 3, 96, 48))
+    with pytest.raises(ValueError, match="num_down"):
+        Discriminator(3, num_down=3)
 
 
 def test_official_input_tanh():

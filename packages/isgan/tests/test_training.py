@@ -82,7 +82,7 @@ def _loader_factory(market):
     from isgan.data import load_dataset, train_loader
 
     ds = load_dataset("market1501", market)
-    return ds, lambda stage: train_loader(ds, height=192, width=128, stage=stage, ids_per_batch=2, images_per_id=2,
+    return ds, lambda stage: train_loader(ds, height=96, width=48, stage=stage, ids_per_batch=2, images_per_id=2,
                                           seed=stage)
 
 
@@ -93,7 +93,7 @@ def test_hand_over_resume_and_schedule(tmp_path, market, tiny_kwargs):
     cfg = TrainConfig(ids_per_batch=2, images_per_id=2, epochs_stage1=2, epochs_stage2=2, epochs_stage3=1,
                       steps_per_epoch=1, milestones=[2])
     torch.manual_seed(0)
-    model = ISGAN(ds.num_train_pids, (192, 128), **tiny_kwargs)
+    model = ISGAN(ds.num_train_pids, (96, 48), **tiny_kwargs)
     trainer = StageTrainer(model, cfg, loader, tmp_path / "run", quiet=True)
     s1 = trainer.fit(1)
     assert s1.name == "isgan_stage1_002.pt" and s1.is_file()
@@ -102,7 +102,7 @@ def test_hand_over_resume_and_schedule(tmp_path, market, tiny_kwargs):
 
     # stage 2 from stage 1: encoders carried over, G and D fresh
     enc_after_s1 = _snapshot(model.encoder)
-    model2 = ISGAN(ds.num_train_pids, (192, 128), **tiny_kwargs)
+    model2 = ISGAN(ds.num_train_pids, (96, 48), **tiny_kwargs)
     t2 = StageTrainer(model2, cfg, loader, tmp_path / "run", quiet=True)
     with pytest.raises(CheckpointError, match="stage-1 checkpoint; stage 3"):
         t2.fit(3, init_from=s1)
@@ -115,15 +115,15 @@ def test_hand_over_resume_and_schedule(tmp_path, market, tiny_kwargs):
     from cvcore.seed import seed_everything
 
     seed_everything(0)  # erasing / flip draw from Python's and torch's generators
-    m_a = ISGAN(ds.num_train_pids, (192, 128), **tiny_kwargs)
+    m_a = ISGAN(ds.num_train_pids, (96, 48), **tiny_kwargs)
     cfg1 = TrainConfig(ids_per_batch=2, images_per_id=2, epochs_stage1=1, steps_per_epoch=1, milestones=[2])
     StageTrainer(m_a, cfg1, loader, tmp_path / "a", quiet=True).fit(1)
     seed_everything(123)  # the resumed process starts from other generator states
-    m_b = ISGAN(ds.num_train_pids, (192, 128), **tiny_kwargs)
+    m_b = ISGAN(ds.num_train_pids, (96, 48), **tiny_kwargs)
     cfg2 = TrainConfig(ids_per_batch=2, images_per_id=2, epochs_stage1=2, steps_per_epoch=1, milestones=[2])
     StageTrainer(m_b, cfg2, loader, tmp_path / "a", quiet=True).fit(1, resume=tmp_path / "a" / "last.pt")
     seed_everything(0)
-    m_c = ISGAN(ds.num_train_pids, (192, 128), **tiny_kwargs)
+    m_c = ISGAN(ds.num_train_pids, (96, 48), **tiny_kwargs)
     StageTrainer(m_c, cfg2, loader, tmp_path / "c", quiet=True).fit(1)
     for k, v in m_c.state_dict().items():
         assert torch.equal(m_b.state_dict()[k], v), k

@@ -95,7 +95,7 @@ def build_parser() -> cli.Parser:
     g.add_argument("--official", action="store_true")
 
     d = cli.add_command(parser, "demo", _demo, help="synthetic identities, a few iterations of each stage, PNGs")
-    d.add_argument("--steps", type=int, default=None, help="iterations per stage (default 30/12/6)")
+    d.add_argument("--steps", type=int, default=None, help="iterations per stage (default 30/200/10)")
 
     ex = cli.add_command(parser, "export", _export, help="torch.export the identity encoder (inference model)")
     ex.add_argument("--out", type=Path, required=True, help="output .pt2 file")

@@ -13,9 +13,10 @@ import torch
 from cvcore import cli
 from cvcore.errors import DataError, UserError
 from isgan.model import ISGAN, ModelConfig
-from isgan.trainer import StageTrainer, TrainConfig
+from isgan.trainer import StageTrainer, TrainConfig, parameter_divergence
 
-__all__ = ["evaluate_cmd", "export_cmd", "extract_cmd", "generate_cmd", "load_model", "train"]
+__all__ = ["evaluate_cmd", "export_cmd", "extract_cmd", "generate_cmd", "identity_swap", "load_model", "shuffle_grid",
+           "train"]
 
 
 def load_model(path: Path | None, *, official: bool = False) -> tuple[ISGAN, ModelConfig]:
@@ -44,10 +45,13 @@ def _dataset(args: argparse.Namespace, out_dir: Path | None = None) -> Any:
     name = args.dataset or "market1501"
     if name == "synthetic":
         root = args.data_root or ((out_dir or Path(".")) / "synthetic-data")
-        if not (Path(root) / "Market-1501-v15.09.15").is_dir():
+        from cvcore.distributed import barrier, is_main_process
+
+        if is_main_process() and not (Path(root) / "Market-1501-v15.09.15").is_dir():
             from cvcore.reid import make_market_like_dataset
 
             make_market_like_dataset(root, num_train_ids=12, num_test_ids=10, seed=args.seed or 0)
+        barrier()  # under torchrun the other ranks read what rank 0 wrote
         return load_dataset("market1501", root)
     return load_dataset(name, args.data_root)
 
@@ -70,13 +74,16 @@ def train(args: argparse.Namespace) -> int:
         raise UserError("--output-dir is required for train (checkpoints go there)")
     out = Path(args.output_dir)
     info = init_distributed(args.device)
-    seed_everything(cfg.seed + get_rank())
+    seed_everything(cfg.seed)
     dataset = _dataset(argparse.Namespace(**{**vars(args), "dataset": cfg.dataset}), out)
     if cfg.model.num_classes != dataset.num_train_pids:
         cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, num_classes=dataset.num_train_pids))
     pretrained: bool | str = {"none": False, "imagenet": True}.get(args.pretrained_backbone, args.pretrained_backbone)
+    # every rank builds the same initial weights (same seed); afterwards each rank draws its own
+    # augmentation, noise and dropout
     model = ISGAN.from_config(cfg.model, pretrained_backbone=pretrained, official_compat=cfg.official_compat)
     model.to(info.device)
+    seed_everything(cfg.seed + get_rank())
     if info.is_main:
         save_config(cfg, out / "config.toml")
 
@@ -96,11 +103,14 @@ def train(args: argparse.Namespace) -> int:
             if stage > 1 and args.init_from is None and args.resume is None:
                 raise UserError(f"stage {stage} starts from the stage-{stage - 1} checkpoint: pass --init-from")
             final = trainer.fit(stage, init_from=args.init_from, resume=args.resume)
+        report = {"checkpoint": str(final), "stage": args.stage, "num_classes": cfg.model.num_classes,
+                  "world_size": info.world_size}
+        if info.world_size > 1:
+            report["ddp_max_param_diff"] = parameter_divergence(model)
     finally:
         cleanup()
     if info.is_main:
-        cli.emit({"checkpoint": str(final), "stage": args.stage, "num_classes": cfg.model.num_classes},
-                 args, name="train.json")
+        cli.emit(report, args, name="train.json")
     return 0
 
 
@@ -167,36 +177,37 @@ def _load_image(path: Path, height: int, width: int) -> torch.Tensor:
     return build_test_transform(height, width, interpolation="bicubic")(Image.fromarray(read_image(path)))[None]
 
 
-def _to_unit(img: torch.Tensor) -> torch.Tensor:
-    """Generator output in [-1, 1] -> [0, 1] for display."""
-    return ((img.clamp(-1, 1) + 1) / 2)[0]
+@torch.no_grad()
+def identity_swap(model: ISGAN, a: torch.Tensor, b: torch.Tensor, parts: list[int] | None = None,
+                  seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``G(A)``, ``G(φ_R(B), φ_U(A))`` and ``G(parts of φ_R(B) in φ_R(A), φ_U(A))`` for ``(N, 3, H, W)``
+    images ``a``, ``b`` (eval mode, one seeded noise draw shared by the three), in ``tanh`` space.
 
+    The generator's label goes with the identity code: the identity the encoder predicts
+    (summed part logits) for A in ``G(A)`` and the part mix, for B in the full identity swap."""
+    from isgan.shuffle import mix_parts
 
-def _denormalize(x: torch.Tensor) -> torch.Tensor:
-    mean = torch.tensor([0.485, 0.456, 0.406])[:, None, None]
-    std = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
-    return (x[0] * std + mean).clamp(0, 1)
+    model.eval()
+    ea, eb = model.encoder(a), model.encoder(b)
+    label_a = torch.stack(ea.logits).sum(0).argmax(1)
+    label_b = torch.stack(eb.logits).sum(0).argmax(1)
+    noise = torch.randn(a.shape[0], model.generator.noise_dim, generator=torch.Generator().manual_seed(seed))
+    g = model.generator
+    mask = torch.zeros(8, dtype=torch.bool)
+    mask[parts if parts is not None else list(range(8))] = True
+    return (g(ea.id_feat, ea.nid_feat, label_a, noise), g(eb.id_feat, ea.nid_feat, label_b, noise),
+            g(mix_parts(ea.id_feat, eb.id_feat, mask, model.config.feat_id), ea.nid_feat, label_a, noise))
 
 
 def shuffle_grid(model: ISGAN, a: torch.Tensor, b: torch.Tensor, parts: list[int] | None = None,
                  seed: int = 0) -> np.ndarray:
-    """``[A, B, G(A), G(φ_R(B), φ_U(A)), G(mixed parts)]`` as one uint8 image row.
-
-    The generator's label is the identity the encoder predicts for A (summed part logits)."""
+    """``[A, B, G(A), G(φ_R(B), φ_U(A)), G(mixed parts)]`` (see :func:`identity_swap`) as one
+    uint8 image row, for single images ``a``, ``b`` of shape ``(1, 3, H, W)``."""
     from cvcore.viz import side_by_side
-    from isgan.shuffle import mix_parts
+    from isgan.reconstruction import to_display
 
-    model.eval()
-    with torch.no_grad():
-        ea, eb = model.encoder(a), model.encoder(b)
-        label = torch.stack(ea.logits).sum(0).argmax(1)
-        noise = torch.randn(1, model.generator.noise_dim, generator=torch.Generator().manual_seed(seed))
-        g = model.generator
-        mask = torch.zeros(8, dtype=torch.bool)
-        mask[parts if parts is not None else list(range(8))] = True
-        tiles = [_denormalize(a), _denormalize(b), _to_unit(g(ea.id_feat, ea.nid_feat, label, noise)),
-                 _to_unit(g(eb.id_feat, ea.nid_feat, label, noise)),
-                 _to_unit(g(mix_parts(ea.id_feat, eb.id_feat, mask, model.config.feat_id), ea.nid_feat, label, noise))]
+    fakes = identity_swap(model, a, b, parts, seed)
+    tiles = [to_display(torch.tanh(a[0])), to_display(torch.tanh(b[0]))] + [to_display(f[0]) for f in fakes]
     names = ["A", "B", "G(A)", "id B + rest A", f"parts {','.join(map(str, parts))} of B" if parts else "all parts B"]
     return side_by_side(tiles, names)
 

@@ -27,17 +27,23 @@ class Discriminator(nn.Module):
         input_tanh: apply ``tanh`` to every input, as the official code does (its defect 4:
             fakes, already in tanh space, are squashed twice). The default feeds real images as
             ``tanh(x)`` from the training loop and fakes unchanged.
+        num_down: stride-2 convolutions of the body: 5 (the spec's table, images of at least 96
+            pixels per side) or 4 (drops ``c5``, 256->256; images of at least 48, the demo's 96x48).
 
     The class head averages over the whole map (adaptive pooling); the official fixed
     ``AvgPool2d((12, 4))`` on an 11x3 map crashes (defect 1), so there is no switch for it.
     """
 
-    def __init__(self, num_classes: int, width: int = 32, input_tanh: bool = False) -> None:
+    def __init__(self, num_classes: int, width: int = 32, input_tanh: bool = False, num_down: int = 5) -> None:
         super().__init__()
+        if num_down not in (4, 5):
+            raise ValueError(f"num_down must be 4 or 5, got {num_down}")
         w = width
-        self.input_tanh = input_tanh
+        self.input_tanh, self.num_down = input_tanh, num_down
+        self.min_size = 3 << num_down  # the two 4x4 stride-1 head convolutions need a 3x3 map
+        c5 = _down(8 * w, 8 * w, True) if num_down == 5 else []
         self.body = nn.Sequential(*_down(3, w, False), *_down(w, 2 * w, True), *_down(2 * w, 4 * w, True),
-                                  *_down(4 * w, 8 * w, True), *_down(8 * w, 8 * w, True))
+                                  *_down(4 * w, 8 * w, True), *c5)
         self.image_head = nn.Sequential(nn.Conv2d(8 * w, 8 * w, 4, 1, 1), nn.InstanceNorm2d(8 * w, affine=False),
                                         nn.LeakyReLU(LEAKY_SLOPE, inplace=True), nn.Conv2d(8 * w, 1, 4, 1, 1),
                                         nn.Sigmoid())
@@ -53,8 +59,9 @@ class Discriminator(nn.Module):
     def forward(self, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if v.ndim != 4 or v.shape[1] != 3:
             raise ValueError(f"expected images (B, 3, H, W), got shape {tuple(v.shape)}")
-        if min(v.shape[2], v.shape[3]) < 96:
-            raise ValueError(f"discriminator needs images of at least 96 pixels per side, got {tuple(v.shape[2:])}")
+        if min(v.shape[2], v.shape[3]) < self.min_size:
+            raise ValueError(f"discriminator needs images of at least {self.min_size} pixels per side, "
+                             f"got {tuple(v.shape[2:])}")
         if self.input_tanh:
             v = torch.tanh(v)
         f = self.body(v)

@@ -6,9 +6,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["Generator"]
+__all__ = ["Generator", "num_upsamplings"]
 
 LEAKY_SLOPE = 0.2
+MAX_UPSAMPLINGS = 6  # the spec's table (section 4.2): six stride-2 up-convolutions
+MIN_UPSAMPLINGS = 4  # 8w -> 4w -> 2w -> w -> 3 needs four
+
+
+def num_upsamplings(h: int, w: int) -> int:
+    """Stride-2 up-convolutions of G for ``(h, w)``: ``min(6, v2(h), v2(w))``, at least 4."""
+    def v2(n: int) -> int:
+        return (n & -n).bit_length() - 1 if n > 0 else 0
+
+    n = min(MAX_UPSAMPLINGS, v2(h), v2(w))
+    if n < MIN_UPSAMPLINGS:
+        raise ValueError(f"generator image size must be multiples of 16, got {(h, w)}")
+    return n
 
 
 def _up(cin: int, cout: int, kernel: int | tuple[int, int], stride: int, padding: int,
@@ -27,8 +40,11 @@ class Generator(nn.Module):
         num_classes: C, for the one-hot label.
         id_dim: size of φ_R (8 * feat_id); nid_dim: size of φ_U (8 * feat_nid).
         noise_dim: size of n (128).
-        image_size: ``(H, W)``, both multiples of 64 (the first up-convolution has kernel
-            ``(H / 64, W / 64)``, six stride-2 up-convolutions follow).
+        image_size: ``(H, W)``, both multiples of 16. The first up-convolution has kernel
+            ``(H / 2^n, W / 2^n)`` and ``n`` stride-2 up-convolutions follow, ``n = min(6, v2(H),
+            v2(W))`` (``v2`` = how often 2 divides): at 384x128 and 192x128 ``n = 6``, the spec's
+            table; smaller images (96x48 in the demo, ``n = 4``) drop the 512->512 stride-2 layers
+            ``up2`` / ``up3`` and keep the channel pyramid ``8w -> 4w -> 2w -> w -> 3``.
         width: feat_G (64); dropout: 0.2.
     """
 
@@ -36,8 +52,7 @@ class Generator(nn.Module):
                  image_size: tuple[int, int] = (384, 128), width: int = 64, dropout: float = 0.2) -> None:
         super().__init__()
         h, w = image_size
-        if h % 64 or w % 64:
-            raise ValueError(f"generator image size must be multiples of 64, got {image_size}")
+        n_up = num_upsamplings(h, w)
         self.num_classes, self.noise_dim, self.image_size = num_classes, noise_dim, (h, w)
         self.id_dim, self.nid_dim = id_dim, nid_dim
         c8 = width * 8
@@ -45,9 +60,8 @@ class Generator(nn.Module):
                                 nn.LeakyReLU(LEAKY_SLOPE, inplace=True), nn.Dropout(dropout))
         # one flat Sequential, indexed like the official G_deconv
         self.deconv = nn.Sequential(
-            *_up(c8, c8, (h // 64, w // 64), 1, 0, dropout),
-            *_up(c8, c8, 4, 2, 1, dropout),
-            *_up(c8, c8, 4, 2, 1, dropout),
+            *_up(c8, c8, (h >> n_up, w >> n_up), 1, 0, dropout),
+            *[layer for _ in range(n_up - MIN_UPSAMPLINGS) for layer in _up(c8, c8, 4, 2, 1, dropout)],
             *_up(c8, width * 4, 4, 2, 1, dropout),
             *_up(width * 4, width * 2, 4, 2, 1, dropout),
             *_up(width * 2, width, 4, 2, 1, None),

@@ -35,8 +35,11 @@ class ISGAN(nn.Module):
 
     Args:
         num_classes: training identities C (751 Market-1501, 702 Duke, 767 CUHK03).
-        image_size: ``(H, W)``: H a multiple of 96 and W of 64 (384x128 in the paper, 192x128 the
-            smallest size that fits every fixed ratio).
+        image_size: ``(H, W)``: H a multiple of 96 (six stripe rows after the stride-16 stem), W a
+            multiple of 16, at least 48 (384x128 in the paper; 192x128 the smallest size at which
+            G and D have exactly the spec's layer tables; smaller sizes such as the demo's 96x48
+            drop G's 512->512 up-convolutions and D's ``c5``, see :class:`Generator` and
+            :class:`Discriminator`).
         official_compat: reproduce the official code's defects where they change numbers: the
             discriminator's tanh on every input (defect 4); the trainer also reads it for the
             never-shuffling part mask (2) and the block-P partner rule (3).
@@ -50,14 +53,15 @@ class ISGAN(nn.Module):
                  dropout: float = 0.2, pretrained_backbone: bool | str = False, official_compat: bool = False) -> None:
         super().__init__()
         h, w = image_size
-        if h % 96 or w % 64:
-            raise ValueError(f"image size must be (multiple of 96, multiple of 64), got {image_size}")
+        if h % 96 or w % 16 or w < 48:
+            raise ValueError(f"image size must be (multiple of 96, multiple of 16 and at least 48), got {image_size}")
         self.config = ModelConfig(num_classes, h, w, backbone, feat_id, feat_nid, noise_dim, g_width, d_width, dropout)
         self.official_compat = official_compat
         self.encoder = Encoder(num_classes, backbone, feat_id, feat_nid, pretrained_backbone)
         self.generator = Generator(num_classes, NUM_PARTS * feat_id, NUM_PARTS * feat_nid, noise_dim, (h, w), g_width,
                                    dropout)
-        self.discriminator = Discriminator(num_classes, d_width, input_tanh=official_compat)
+        self.discriminator = Discriminator(num_classes, d_width, input_tanh=official_compat,
+                                           num_down=5 if min(h, w) >= 96 else 4)
         self.stage = 3
 
     @classmethod
