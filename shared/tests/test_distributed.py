@@ -54,8 +54,14 @@ def _worker(rank: int, world: int, port: int, out: str) -> None:
     dist_utils.average_gradients(plain.parameters())
     grads = [p.grad.clone() for p in plain.parameters()]
     reduced = dist_utils.reduce_dict({"a": float(rank), "b": 1.0}, average=False)
+    in_sync = dist_utils.parameter_divergence(model)
+    drifted = _model()
+    with torch.no_grad():
+        drifted[0].weight[0, 0] += 0.25 * rank  # rank 1 moves one weight
+    divergence = dist_utils.parameter_divergence(drifted.parameters())
     if dist_utils.is_main_process():
-        torch.save({"state": model.module.state_dict(), "mean": mean, "reduced": reduced, "grads": grads}, out)
+        torch.save({"state": model.module.state_dict(), "mean": mean, "reduced": reduced, "grads": grads,
+                    "in_sync": in_sync, "divergence": divergence}, out)
     dist_utils.barrier()
     dist_utils.cleanup()
 
@@ -68,6 +74,7 @@ def test_single_process_helpers_are_identity():
     m = torch.nn.Linear(2, 2)
     assert dist_utils.wrap_model(m) is m
     assert dist_utils.make_sampler(list(range(4)), shuffle=True) is None
+    assert dist_utils.parameter_divergence(m) == 0.0
     info = dist_utils.init_distributed("cpu")
     assert not info.distributed and info.device.type == "cpu"
     calls = []
@@ -107,3 +114,4 @@ def test_ddp_two_processes_equal_single_process_on_concatenated_batch(tmp_path):
     for g, p in zip(result["grads"], full.parameters()):
         torch.testing.assert_close(g, p.grad, rtol=1e-5, atol=1e-6)
     assert result["reduced"] == {"a": 1.0, "b": 2.0}
+    assert result["in_sync"] == 0.0 and result["divergence"] == pytest.approx(0.25)

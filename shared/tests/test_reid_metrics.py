@@ -32,8 +32,10 @@ def _loop(d, qp, gp, qc, gc, max_rank, separate=False):
 def test_hand_case():
     # query 0 (pid 1, cam 0): gallery ranks: g0 same pid same cam (ignored), g1 other, g2 match, g3 other, g4 match
     d = np.array([[0.1, 0.2, 0.3, 0.4, 0.5], [0.5, 0.4, 0.3, 0.2, 0.1], [0.1, 0.1, 0.1, 0.1, 0.1]])
-    gp = np.array([1, 2, 1, 3, 1]); gc = np.array([0, 1, 1, 1, 2])
-    qp = np.array([1, 3, 9]); qc = np.array([0, 0, 0])
+    gp = np.array([1, 2, 1, 3, 1])
+    gc = np.array([0, 1, 1, 1, 2])
+    qp = np.array([1, 3, 9])
+    qc = np.array([0, 0, 0])
     r = evaluate_rank(d, qp, gp, qc, gc, max_rank=3)
     # q0 kept list: g1(0) g2(1) g3(0) g4(1): first hit at 1, AP = (1/2 + 2/4)/2, INP = 2/4
     # q1 kept list (ascending): g4 g3 g2 g1 g0 -> g3 (pid 3) at index 1: AP = 1/2, INP = 1/2

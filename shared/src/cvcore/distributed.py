@@ -40,6 +40,7 @@ __all__ = [
     "is_distributed",
     "is_main_process",
     "make_sampler",
+    "parameter_divergence",
     "rank_zero_only",
     "reduce_dict",
     "resolve_device",
@@ -205,3 +206,23 @@ def average_gradients(params: Iterable[torch.nn.Parameter]) -> None:
         n = g.numel()
         g.copy_(flat[offset:offset + n].view_as(g))
         offset += n
+
+
+def parameter_divergence(params: torch.nn.Module | Iterable[torch.Tensor]) -> float:
+    """Largest ``|p_rank - p_rank0|`` over the given parameters and all ranks (0.0 when not distributed).
+
+    DDP (or :func:`average_gradients`) must keep replicas bit-identical; call this at the end of
+    training to check it. Every rank must call it (it is a collective). Values are compared in
+    float64, so any difference in a float32 parameter shows up.
+    """
+    if not is_distributed():
+        return 0.0
+    tensors = list(params.parameters() if isinstance(params, torch.nn.Module) else params)
+    if not tensors:
+        return 0.0
+    flat = torch.cat([t.detach().to(torch.float64).reshape(-1) for t in tensors])
+    ref = flat.clone()
+    dist.broadcast(ref, 0)
+    diff = (flat - ref).abs().max()
+    dist.all_reduce(diff, op=dist.ReduceOp.MAX)
+    return float(diff)

@@ -58,23 +58,6 @@ class JoEmStep(nn.Module):
         return self.loss(logits, feats, labels, self.model.class_embeddings, self.model.semantic, self.sc_classes)
 
 
-def parameter_divergence(model: nn.Module) -> float:
-    """Largest ``|p_rank - p_rank0|`` over all parameters and ranks (0.0 when not distributed).
-
-    DDP keeps replicas identical by averaging gradients; this checks it at the end of training.
-    """
-    if not dist.is_distributed():
-        return 0.0
-    import torch.distributed as tdist
-
-    flat = torch.cat([p.detach().float().flatten() for p in model.parameters()])
-    ref = flat.clone()
-    tdist.broadcast(ref, 0)
-    diff = (flat - ref).abs().max()
-    tdist.all_reduce(diff, op=tdist.ReduceOp.MAX)
-    return float(diff)
-
-
 def _loader(ds: Any, cfg: TrainConfig, epoch: int, num_workers: int, world: int) -> tuple[DataLoader, Any]:
     per_rank = max(1, cfg.optim.batch_size // world)
     sampler = dist.make_sampler(ds, shuffle=True, seed=cfg.seed, drop_last=True)
@@ -91,7 +74,7 @@ def train(cfg: TrainConfig, output_dir: str | Path, *, resume: str | Path | None
     """Train, checkpoint ``output_dir/last.pt`` every epoch, evaluate at the end if asked.
 
     Returns ``{"epochs", "losses": [...per-epoch means...], "metrics": {...} | None, "checkpoint",
-    "world_size", "ddp_max_param_diff"}`` (the last: :func:`parameter_divergence` after training).
+    "world_size", "ddp_max_param_diff"}`` (the last: :func:`cvcore.distributed.parameter_divergence` after training).
     """
     log = get_logger("gzs3", verbose)
     info = dist.init_distributed(device)
@@ -167,7 +150,7 @@ def train(cfg: TrainConfig, output_dir: str | Path, *, resume: str | Path | None
                 extra={"class_names": setup.names, "history": history},
             )
         dist.barrier()
-    divergence = parameter_divergence(model)
+    divergence = dist.parameter_divergence(model)
     metrics = None
     if cfg.eval_at_end and info.is_main and val_set is not None:
         e = cfg.eval

@@ -16,12 +16,12 @@ from cvcore import checkpoint as ckpt_mod
 from cvcore.config import save_config
 from cvcore.distributed import (
     all_reduce_mean,
-    all_reduce_sum,
     barrier,
     cleanup,
     init_distributed,
     is_main_process,
     make_sampler,
+    parameter_divergence,
     wrap_model,
 )
 from cvcore.errors import ConfigError, DataError
@@ -162,16 +162,6 @@ def weight_checksums(model: SFNet) -> torch.Tensor:
                         for p in model.adaptation_parameters()]).flatten().cpu()
 
 
-def _ranks_in_sync(model: SFNet, rank: int, world: int) -> tuple[bool, float]:
-    """Gather every rank's :func:`weight_checksums` (all-reduce of a one-row-per-rank table) and
-    compare them exactly: DDP must leave all ranks with bit-identical trainable weights."""
-    own = weight_checksums(model)
-    table = torch.zeros(world, own.numel(), dtype=torch.float64)
-    table[rank] = own
-    table = all_reduce_sum(table)
-    return bool((table == table[0]).all()), float(table[0].sum())
-
-
 def fit(cfg: TrainConfig, output_dir: Path, *, data_root: Path | None = None, resume: Path | None = None,
         version: str = "0", verbose: bool = False) -> dict[str, Any]:
     """Train as the official ``train.py``; writes ``config.toml``, ``metrics.jsonl``, ``last.pt``,
@@ -232,8 +222,8 @@ def fit(cfg: TrainConfig, output_dir: Path, *, data_root: Path | None = None, re
             barrier()
         sync: dict[str, Any] = {}
         if info.world_size > 1:
-            ok, checksum = _ranks_in_sync(model, info.rank, info.world_size)
-            sync = {"ranks_in_sync": ok, "weight_checksum": checksum}
+            ok = parameter_divergence(model.adaptation_parameters()) == 0.0  # DDP keeps replicas bit-identical
+            sync = {"ranks_in_sync": ok, "weight_checksum": float(weight_checksums(model).sum())}
             if not ok:
                 log.warning("the ranks ended with different adaptation weights")
         return {"epochs": cfg.optim.epochs, "best_val_pck": best if math.isfinite(best) else None,
