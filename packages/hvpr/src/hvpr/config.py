@@ -171,6 +171,9 @@ class HVPRConfig:
             raise ConfigError("model.memory.dim must equal the pillar feature width pfn_filters[-1]")
         if self.model.point_net.use_point_stream and self.model.point_net.fp_mlps[-1][-1] != self.model.memory.dim:
             raise ConfigError("point features (fp_mlps[-1][-1]) must have the memory width")
+        if self.model.memory.num_items < 0 or (self.model.memory.num_items == 0 and self.model.point_net.use_point_stream):
+            raise ConfigError("model.memory.num_items = 0 (no memory, plain pillars) needs "
+                              "model.point_net.use_point_stream = false")
         if self.data.voxel_backend not in ("auto", "spconv", "torch"):
             raise ConfigError("data.voxel_backend must be 'auto', 'spconv' or 'torch'")
         if self.model.memory.train_query not in ("point", "voxel"):
@@ -238,6 +241,10 @@ def preset(name: str) -> HVPRConfig:
     return cfg.validate()
 
 
+#: Overrides that turn a preset into the plain-pillar baseline: no point stream and no memory (the pseudo image
+#: is the pillar features alone); same AMFM backbone, head, targets, losses and optimiser.
+PLAIN_PILLARS = ("model.point_net.use_point_stream=false", "model.memory.num_items=0")
+
 PRESETS = ("kitti_car", "kitti_car_fullrange", "kitti_3class", "tiny_synthetic")
 
 
@@ -250,7 +257,7 @@ def load_config(name_or_path: str | Path = "kitti_car", overrides: Iterable[str]
     return cfg.validate()
 
 
-__all__ = ["HVPRConfig", "PRESETS", "load_config", "preset"] + [
+__all__ = ["HVPRConfig", "PLAIN_PILLARS", "PRESETS", "load_config", "preset"] + [
     c.__name__ for c in (AugmentConfig, DataConfig, PointNetConfig, MemoryConfig, BackboneConfig, AnchorConfig,
                          HeadConfig, ModelConfig, LossConfig, PostConfig, OptimConfig)]
 _ = dataclasses

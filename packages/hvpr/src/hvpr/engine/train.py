@@ -61,6 +61,17 @@ def epoch_batches(num_items: int, batch_size: int, epoch: int, seed: int, rank: 
     return [order[i * batch_size:(i + 1) * batch_size] for i in range(n)]
 
 
+def rank_weight_spread(model: Any) -> float:
+    """max over parameters of (max over ranks − min over ranks); 0.0 when every rank holds the same weights."""
+    import torch.distributed as tdist
+
+    flat = torch.cat([p.detach().reshape(-1).double() for p in model.parameters()])
+    hi, lo = flat.clone(), flat.clone()
+    tdist.all_reduce(hi, op=tdist.ReduceOp.MAX)
+    tdist.all_reduce(lo, op=tdist.ReduceOp.MIN)
+    return float((hi - lo).max())
+
+
 def _load_items(dataset: Any, indices: Sequence[int]) -> list[dict[str, Any]]:
     return [dataset[i] for i in indices]
 
@@ -161,11 +172,12 @@ def train(config: HVPRConfig, dataset: Any, output_dir: str | Path | None, *, ma
             optimizer.zero_grad(set_to_none=True)
             res["loss"].backward()
             gnorm = optimizer_step(model.parameters(), optimizer, schedule, step, cfg.optim.grad_clip)
-            if not math.isfinite(float(res["loss"])):
-                raise FloatingPointError(f"training diverged at step {step}: loss is {float(res['loss'])}")
+            loss = float(res["loss"].detach())
+            if not math.isfinite(loss):
+                raise FloatingPointError(f"training diverged at step {step}: loss is {loss}")
             step += 1
             if log_every and (step % log_every == 0 or step == total):
-                vals = dist.reduce_dict({"loss": float(res["loss"]), **{k: float(v) for k, v in res["losses"].items()}})
+                vals = dist.reduce_dict({"loss": loss, **{k: float(v.detach()) for k, v in res["losses"].items()}})
                 rec = logger.log(step=step, kind="train", lr=schedule.lr(step - 1), grad_norm=gnorm, **vals)
                 history.append(rec)
                 if main and not quiet:
@@ -174,8 +186,13 @@ def train(config: HVPRConfig, dataset: Any, output_dir: str | Path | None, *, ma
                 last_ckpt = checkpoint(step)
             if eval_every and step % eval_every == 0 and step < total:
                 run_eval(step)
+    if world > 1:  # DDP keeps the ranks' weights identical; verify and record it
+        sync = rank_weight_spread(model)
+        history.append(logger.log(step=step, kind="ddp", world_size=world, max_rank_weight_diff=sync))
     last_ckpt = checkpoint(step) or last_ckpt
     if step == total:
         run_eval(step)
+    if world > 1:
+        metrics = {**metrics, "max_rank_weight_diff": sync}
     dist.barrier()
     return TrainResult(model=model, steps=step, checkpoint=last_ckpt, history=history, metrics=metrics)

@@ -77,10 +77,11 @@ class HVPR(nn.Module):
         self.point_stream = PointNet2MSG(pn.npoints, pn.radii, pn.nsamples, pn.mlps, pn.fp_mlps) \
             if pn.use_point_stream else None
         mm = m.memory
-        self.memory = MemoryBank(mm.num_items, mm.dim, mm.k, mm.shrink)
+        # num_items = 0: no memory at all (plain-pillar baseline, needs use_point_stream = false)
+        self.memory = MemoryBank(mm.num_items, mm.dim, mm.k, mm.shrink) if mm.num_items > 0 else None
         bb = m.backbone
         c = self.vfe.out_channels
-        self.backbone = AMFMBackbone(2 * c, self.scale_encoder.out_channels, bb.layer_nums, bb.layer_strides,
+        self.backbone = AMFMBackbone(2 * c if self.memory is not None else c, self.scale_encoder.out_channels, bb.layer_nums, bb.layer_strides,
                                      bb.num_filters, bb.scale_filters, bb.refine_steps, bb.upsample_strides,
                                      bb.upsample_filters, bb.use_amfm)
         self.nx, self.ny = d.grid_size
@@ -114,6 +115,12 @@ class HVPR(nn.Module):
             targets_b.append(torch.cat(ts, 1).reshape(-1, 7))
         return torch.stack(labels_b), torch.stack(targets_b)
 
+    def voxel_memory_features(self, v: Tensor) -> Tensor:
+        """Inference-mode hybrid pillar features h^vm = [v ; g^m] (E16–E18), or v alone without a memory."""
+        if self.memory is None:
+            return v
+        return torch.cat([v, self.memory.read_voxels(v)], 1)
+
     def _point_features(self, batch: dict[str, Any], batch_size: int) -> Tensor:
         pts = batch["points"]
         pts = pts[torch.argsort(pts[:, 0], stable=True)].view(batch_size, -1, pts.shape[1])
@@ -134,8 +141,7 @@ class HVPR(nn.Module):
         sigma = self.scale_encoder(voxels, npts)
         attn = self.backbone.attention(scatter_to_bev(sigma, coords, b, self.ny, self.nx))
         if not self.training:
-            g_m = self.memory.read_voxels(v)
-            x = scatter_to_bev(torch.cat([v, g_m], 1), coords, b, self.ny, self.nx)
+            x = scatter_to_bev(self.voxel_memory_features(v), coords, b, self.ny, self.nx)
             return {"detections": self.post_process(*self.head(self.backbone(x, attn)))}
 
         mcfg = self.config.model.memory
@@ -160,8 +166,7 @@ class HVPR(nn.Module):
         else:
             # without the point stream (plain-pillar ablation) the pillar half is not detached, otherwise the
             # pillar net would receive no gradient at all
-            g_m = self.memory.read_voxels(v)
-            x_vm = scatter_to_bev(torch.cat([v, g_m], 1), coords, b, self.ny, self.nx)
+            x_vm = scatter_to_bev(self.voxel_memory_features(v), coords, b, self.ny, self.nx)
             losses.update(self._detect_losses(x_vm, attn, labels, targets, "mem"))
         w = self.config.loss
         weights = {"cls": w.cls, "loc": w.loc, "dir": w.dir}
@@ -261,11 +266,14 @@ class HVPR(nn.Module):
     @classmethod
     def from_checkpoint(cls, path: str, map_location: Any = "cpu") -> HVPR:
         """Rebuild the model from the config stored in the checkpoint and load its weights."""
-        from cvcore.checkpoint import load_checkpoint
+        from cvcore.checkpoint import load_checkpoint, restore
         from cvcore.config import from_dict
+        from cvcore.errors import CheckpointError
         from hvpr import __version__
 
         ckpt = load_checkpoint(path, package="hvpr", version=__version__, map_location=map_location)
+        if not isinstance(ckpt.get("config"), dict):
+            raise CheckpointError(f"{path} holds no HVPR config; it was not written by HVPR.save_checkpoint")
         model = cls(from_dict(HVPRConfig, ckpt["config"]))
-        model.load_state_dict(ckpt["model"])
+        restore(ckpt, model=model, rng=False)
         return model

@@ -50,7 +50,10 @@ class PFNLayer(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.linear(x)
-        x = torch.relu(self.norm(x.permute(0, 2, 1)).permute(0, 2, 1))
+        # BN over the N_v·P samples per channel; on the contiguous (N_v·P, C) view (same statistics as BN1d over
+        # the (N_v, C, P) permutation of the official code, several times faster backward on CPU)
+        n, p, c = x.shape
+        x = torch.relu(self.norm(x.reshape(n * p, c)).reshape(n, p, c))
         x_max = x.max(dim=1, keepdim=True).values
         if self.last:
             return x_max[:, 0]

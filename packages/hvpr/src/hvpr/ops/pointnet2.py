@@ -60,7 +60,8 @@ def three_nn_interpolate(unknown: Tensor, known: Tensor, known_feats: Tensor) ->
     dist, idx = torch.topk(d, 3, dim=-1, largest=False)
     w = 1.0 / (dist + THREE_NN_EPS)
     w = w / w.sum(-1, keepdim=True)
-    b, c, _ = known_feats.shape
-    gathered = torch.gather(known_feats[:, :, None].expand(b, c, idx.shape[1], known_feats.shape[2]), 3,
-                            idx[:, None].expand(b, c, *idx.shape[1:]))  # B C n 3
-    return (gathered * w[:, None]).sum(-1)
+    b, c, m = known_feats.shape
+    n = idx.shape[1]
+    # gather neighbour rows from (B, m, C): the backward scatters into (B, m, C), never into a (B, C, n, m) tensor
+    rows = torch.gather(known_feats.transpose(1, 2), 1, idx.reshape(b, n * 3, 1).expand(b, n * 3, c))
+    return (rows.view(b, n, 3, c) * w[..., None]).sum(2).transpose(1, 2)
