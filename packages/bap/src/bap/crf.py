@@ -249,9 +249,11 @@ class _SeparableGaussian:
         return x[0].astype(np.float64) if squeeze else x.T.astype(np.float64)
 
 
-def _softmax0(x: np.ndarray) -> np.ndarray:
-    """Softmax over axis 0 of a ``(C, N)`` array."""
-    e = np.exp(x - x.max(axis=0))
+def _softmax0(x: np.ndarray, inplace: bool = False) -> np.ndarray:
+    """Softmax over axis 0 of a ``(C, N)`` array (``inplace``: overwrite ``x``, no temporaries)."""
+    e = x if inplace else x.copy()
+    e -= x.max(axis=0)
+    np.exp(e, out=e)
     e /= e.sum(axis=0)
     return e
 
@@ -319,7 +321,7 @@ def dense_crf(image_u8: np.ndarray, prob: np.ndarray, params: CRFParams = STAGE2
                     acc[-1] += (weight * norm) * k_norm
             else:
                 acc += (weight * norm) * k((q * norm).T).T
-        q = _softmax0(acc)
+        q = _softmax0(acc, inplace=True)
     return q.reshape(c, h, w).astype(np.float32)
 
 
