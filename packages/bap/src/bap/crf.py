@@ -162,22 +162,22 @@ class PermutohedralLattice:
         # (j < d), n2 the opposite neighbour; n2 is the inverse map of n1 (if n1(a) = b then n2(b) = a)
         self.blur = []
         ar = np.arange(m, dtype=np.int32)
-        vals = np.broadcast_to(np.array([1.0, 0.5, 0.5], np.float32), (m, 3))
+        indptr_b = np.arange(0, 3 * m + 1, 3, dtype=np.int32)  # 3 slots per row: self, n1, n2 (weight 0 if absent)
         for j in range(d1):
             off = -base_sum + (d1 * int(base[j]) if j < d else 0)
             target = uniq + off
             pos = np.searchsorted(uniq, target).clip(0, m - 1)
             ok1 = uniq[pos] == target
-            ok2 = np.zeros(m, bool)
-            ok2[pos[ok1]] = True
             nb = np.empty((m, 3), np.int32)
             nb[:, 0] = ar
-            nb[:, 1] = pos
+            nb[:, 1] = np.where(ok1, pos, ar)
+            nb[:, 2] = ar
+            val = np.zeros((m, 3), np.float32)
+            val[:, 0] = 1.0
+            val[:, 1] = 0.5 * ok1
             nb[pos[ok1], 2] = ar[ok1]
-            ok = np.stack([np.ones(m, bool), ok1, ok2], axis=1)
-            indptr_b = np.zeros(m + 1, np.int32)
-            np.cumsum(1 + ok1.view(np.int8) + ok2.view(np.int8), dtype=np.int32, out=indptr_b[1:])
-            self.blur.append(sp.csr_matrix((vals[ok], nb[ok], indptr_b), shape=(m, m)))
+            val[pos[ok1], 2] = 0.5
+            self.blur.append(sp.csr_matrix((val.ravel(), nb.ravel(), indptr_b), shape=(m, m)))
         self.alpha = 1.0 / (1.0 + 2.0 ** (-d))
 
     def _encode(self, keys: np.ndarray) -> np.ndarray:
