@@ -104,12 +104,14 @@ def make_video(rng: np.random.Generator, *, length: int = 60, size: int = 64, an
     frames = np.empty((length, size, size), dtype=np.uint8)
     for t in range(length):
         img = bg.copy()
-        for k in range(n_disks):
-            img[(yy - pos[k, 0]) ** 2 + (xx - pos[k, 1]) ** 2 <= DISK_RADIUS ** 2] = DISK_LEVEL
         if anomaly == "object" and seg[0] <= t < seg[1]:
+            # drawn under the disks: "the disks continue normally" (spec 11.1), never hidden by the
+            # square (an occluded disk removes motion and made the anomalous frames *easier* to predict)
             x0 = int(round(-SQUARE_SIZE // 2 + SQUARE_SPEED * (t - seg[0])))
             y0 = int(round(sq_y))
             img[y0:y0 + SQUARE_SIZE, max(x0, 0):max(x0 + SQUARE_SIZE, 0)] = SQUARE_LEVEL
+        for k in range(n_disks):
+            img[(yy - pos[k, 0]) ** 2 + (xx - pos[k, 1]) ** 2 <= DISK_RADIUS ** 2] = DISK_LEVEL
         frames[t] = np.round(img * 255.0).astype(np.uint8)
         factor = SPEED_FACTOR if (anomaly == "speed" and seg[0] <= t + 1 < seg[1]) else 1.0
         for k in range(n_disks):
