@@ -25,10 +25,10 @@ def topk_stable(scores: Tensor, k: int) -> Tensor:
     n = scores.shape[-1]
     if k >= n or n <= 64 or scores.shape[0] == 0:
         return _topk_by_sort(scores, k)
-    vals, idx = torch.topk(scores, k, dim=-1, sorted=False)
-    kth = vals.min(dim=-1, keepdim=True).values
-    ambiguous = (scores >= kth).sum(-1) != k
-    idx = idx.sort(dim=-1).values  # index order, then a stable sort by value keeps lower index first on ties
+    # k + 1 largest: the top-k set is unique unless the k-th and (k+1)-th values tie
+    vals, idx = torch.topk(scores, k + 1, dim=-1, sorted=True)
+    ambiguous = vals[:, k - 1] == vals[:, k]
+    idx = idx[:, :k].sort(dim=-1).values  # index order, then a stable sort by value keeps lower index first on ties
     order = torch.sort(torch.gather(scores, 1, idx), dim=-1, descending=True, stable=True).indices
     idx = torch.gather(idx, 1, order)
     if bool(ambiguous.any()):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from hvpr.ops.pointnet2 import ball_query, farthest_point_sample, three_nn_interpolate
+from hvpr.ops.pointnet2 import ball_query, farthest_point_sample, squared_distances, three_nn_interpolate
 
 
 def _mlp(chans: Sequence[int]) -> nn.Sequential:
@@ -41,8 +41,9 @@ class SetAbstractionMSG(nn.Module):
         centres = _gather(xyz, farthest_point_sample(xyz, self.npoint))
         f_t = feats.transpose(1, 2)
         outs = []
+        d2 = squared_distances(xyz, centres)  # one distance matrix for all radii
         for radius, ns, mlp in zip(self.radii, self.nsamples, self.mlps):
-            idx = ball_query(radius, ns, xyz, centres)  # B M ns
+            idx = ball_query(radius, ns, xyz, centres, d2)  # B M ns
             g_xyz = _gather(xyz, idx) - centres[:, :, None]
             grouped = torch.cat([g_xyz, _gather(f_t, idx)], dim=-1).permute(0, 3, 1, 2)  # B C M ns
             outs.append(mlp(grouped).max(dim=-1).values)

@@ -18,26 +18,36 @@ def farthest_point_sample(xyz: Tensor, npoint: int) -> Tensor:
     (first index on ties). If ``npoint > N`` indices repeat (the argmax of an all-zero distance is 0).
     """
     b, n, _ = xyz.shape
-    out = torch.zeros(b, npoint, dtype=torch.long, device=xyz.device)
+    if npoint == 0:
+        return torch.zeros(b, 0, dtype=torch.long, device=xyz.device)
+    xyz = xyz.detach()
     dist = torch.full((b, n), _FPS_INIT, dtype=xyz.dtype, device=xyz.device)
     cur = torch.zeros(b, dtype=torch.long, device=xyz.device)
     ar = torch.arange(b, device=xyz.device)
-    for i in range(npoint):
-        out[:, i] = cur
+    picked = []
+    for _ in range(npoint):  # sequential by definition; few dispatches per step (CPU cost is dispatch-bound)
+        picked.append(cur)
         d = ((xyz - xyz[ar, cur][:, None]) ** 2).sum(-1)
-        dist = torch.minimum(dist, d)
+        torch.minimum(dist, d, out=dist)
         cur = torch.argmax(dist, dim=1)
-    return out
+    return torch.stack(picked, 1)
 
 
-def ball_query(radius: float, nsample: int, xyz: Tensor, new_xyz: Tensor) -> Tensor:
+def squared_distances(xyz: Tensor, new_xyz: Tensor) -> Tensor:
+    """(B, M, N) squared distances of centres new_xyz (B, M, 3) to points xyz (B, N, 3) (ball-query metric)."""
+    return ((new_xyz[:, :, None] - xyz[:, None]) ** 2).sum(-1)
+
+
+def ball_query(radius: float, nsample: int, xyz: Tensor, new_xyz: Tensor, d2: Tensor | None = None) -> Tensor:
     """Ball query. xyz (B, N, 3), centres new_xyz (B, M, 3) -> indices (B, M, nsample) long.
 
     Returns the first ``nsample`` points in index order with squared distance strictly below ``radius²``;
-    missing slots repeat the first found index; an empty ball gives index 0 in every slot.
+    missing slots repeat the first found index; an empty ball gives index 0 in every slot. ``d2`` may pass
+    precomputed :func:`squared_distances` (shared by the radii of a multi-scale layer).
     """
     n = xyz.shape[1]
-    d2 = ((new_xyz[:, :, None] - xyz[:, None]) ** 2).sum(-1)  # B M N
+    if d2 is None:
+        d2 = squared_distances(xyz, new_xyz)  # B M N
     inside = d2 < radius * radius
     ar = torch.arange(n, device=xyz.device).expand_as(inside)
     cand = torch.where(inside, ar, torch.full_like(ar, n))
