@@ -146,8 +146,8 @@ def main() -> None:
             t_pkg = _time(lambda: _package_extract(m, folder, hh, ww), reps)
             xb = torch.randn(n, 3, hh, ww)
             t_ref = _time(lambda: reference_extract(m, xb), reps)
-            rows.append((f"extract {label} {hh}x{ww} (files, flip)", n / t_pkg))
-            rows.append((f"extract reference {label} {hh}x{ww} (tensors)", n / t_ref))
+            rows.append((f"extract {label} {hh}x{ww}, batch {n} (files, flip)", n / t_pkg))
+            rows.append((f"extract reference {label} {hh}x{ww}, batch {n} (tensors)", n / t_ref))
             ratios[f"extract {label} {hh}x{ww} vs reference"] = round(t_ref / t_pkg, 2)
     ratios = {"stage-2 step vs reference": round(rows[1][1] / rows[3][1], 2), **ratios}
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -166,7 +166,7 @@ def main() -> None:
                 "machine": f"{platform.machine()}, {os.cpu_count()} CPUs shared with other jobs "
                            f"(load average {load:.1f} at the end), {args.threads} thread(s)",
                 "command": "python benchmarks/bench_isgan.py " + " ".join(sys.argv[1:]),
-                "batch": 16, "demo_size": [h, w],
+                "training_batch": 16, "demo_size": [h, w],
                 "images_per_second": {name: round(ips, 2) for name, ips in rows},
                 "ratios": ratios, "peak_rss_mib": round(peak),
             },
