@@ -48,7 +48,7 @@ def test_assign_targets_against_loop_reference():
     gen = AnchorGenerator([0, -4, -3, 8, 4, 1], [(3.9, 1.6, 1.56)], [0.0, 1.57], -1.78)
     anchors = gen.generate((9, 9)).reshape(-1, 7).double()
     rng = np.random.default_rng(0)
-    for trial in range(5):
+    for _ in range(5):
         g = np.column_stack([rng.uniform(0, 8, 3), rng.uniform(-4, 4, 3), np.full(3, -1.0), rng.uniform(3.5, 4.5, 3),
                              rng.uniform(1.5, 1.8, 3), np.full(3, 1.5), rng.uniform(-np.pi, np.pi, 3)])
         gl = np.array([1, 1, 1])

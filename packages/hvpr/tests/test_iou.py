@@ -2,8 +2,8 @@ import math
 
 import numpy as np
 import torch
-
 from hvpr_polygon_reference import iou_bev
+
 from hvpr.ops import nearest_bev_iou, rotated_iou_3d, rotated_iou_bev
 
 

@@ -6,9 +6,20 @@ import numpy as np
 import pytest
 import torch
 
-from hvpr.model import (AMFMBackbone, AnchorHead, MemoryBank, PillarFeatureNet, PointNet2MSG, ScaleEncoder,
-                        SpatialAttention, aggregate_points, hard_shrink_relu, memory_loss, scale_descriptor,
-                        scatter_to_bev)
+from hvpr.model import (
+    AMFMBackbone,
+    AnchorHead,
+    MemoryBank,
+    PillarFeatureNet,
+    PointNet2MSG,
+    ScaleEncoder,
+    SpatialAttention,
+    aggregate_points,
+    hard_shrink_relu,
+    memory_loss,
+    scale_descriptor,
+    scatter_to_bev,
+)
 from hvpr.model.point import SetAbstractionMSG
 
 

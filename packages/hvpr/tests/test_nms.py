@@ -1,7 +1,7 @@
 import numpy as np
 import torch
-
 from hvpr_polygon_reference import iou_bev
+
 from hvpr.ops import nms_bev
 
 

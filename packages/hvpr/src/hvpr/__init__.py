@@ -1,6 +1,8 @@
 """HVPR: hybrid voxel-point representation for single-stage 3D object detection (CVPR 2021) in PyTorch.
 
-``HVPR``, ``HVPRConfig`` and ``load_config`` are imported lazily (importing torch is slow).
+``HVPR``, ``Detections``, ``HVPRConfig``, ``load_config`` and ``load_official_checkpoint`` are imported lazily
+(importing torch is slow). Sub-packages: ``hvpr.model``, ``hvpr.ops``, ``hvpr.data``, ``hvpr.eval``,
+``hvpr.engine`` (train/evaluate), ``hvpr.export``, ``hvpr.convert``, ``hvpr.vis``.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from typing import Any
 
 __version__ = _version("hvpr")
 
-__all__ = ["HVPR", "HVPRConfig", "__version__", "load_config"]
+__all__ = ["HVPR", "Detections", "HVPRConfig", "__version__", "load_config", "load_official_checkpoint"]
 
-_LAZY = {"HVPR": "hvpr.model.detector", "HVPRConfig": "hvpr.config", "load_config": "hvpr.config"}
+_LAZY = {"HVPR": "hvpr.model.detector", "Detections": "hvpr.model.detector", "HVPRConfig": "hvpr.config",
+         "load_config": "hvpr.config", "load_official_checkpoint": "hvpr.convert"}
 
 
 def __getattr__(name: str) -> Any:
