@@ -95,3 +95,17 @@ def test_bad_inputs_are_clear_errors(trained, market, tmp_path, capsys):
     save_checkpoint(other, package="ewgs", version="0.1.0", model=torch.nn.Linear(1, 1))
     assert main(["eval", "--weights", str(other), "--data-root", str(market)]) == 1
     assert "ewgs" in capsys.readouterr().err
+
+
+def test_demo_short_run_writes_metrics_and_pictures(tmp_path, capsys):
+    assert main(["demo", "--steps", "2", "--output-dir", str(tmp_path), "-q"]) == 0
+    res = json.loads((tmp_path / "demo.json").read_text())
+    assert res["steps_per_stage"] == [2, 2, 2] and res["image_size"] == [96, 48]
+    rec = res["reconstruction_l1"]
+    assert 0 < rec["mean_image_baseline"] < rec["before_stage2"]["auto"] < 2  # an untrained G is worse than the mean
+    assert all(0 <= res[k][m] <= 100 for k in ("untrained", "isgan") for m in ("rank1", "mAP"))
+    from cvcore.data import read_image
+
+    assert read_image(tmp_path / "reconstructions.png").shape[:2] == (2 * 96 + 3 * 2, 8 * 48 + 9 * 2)
+    assert (tmp_path / "shuffle_grid.png").is_file() and res["ranked_results"]
+    assert "mean-image baseline" in capsys.readouterr().err

@@ -95,7 +95,7 @@ def build_parser() -> cli.Parser:
     g.add_argument("--official", action="store_true")
 
     d = cli.add_command(parser, "demo", _demo, help="synthetic identities, a few iterations of each stage, PNGs")
-    d.add_argument("--steps", type=int, default=None, help="iterations per stage (default 30/200/10)")
+    d.add_argument("--steps", type=int, default=None, help="iterations of every stage (default 30 / 120 / 10 for stages 1 / 2 / 3)")
 
     ex = cli.add_command(parser, "export", _export, help="torch.export the identity encoder (inference model)")
     ex.add_argument("--out", type=Path, required=True, help="output .pt2 file")

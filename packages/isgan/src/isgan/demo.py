@@ -26,7 +26,7 @@ from pathlib import Path
 from cvcore import cli
 from cvcore.progress import get_logger
 
-DEMO_STEPS = (30, 200, 10)  # iterations of stages 1 / 2 / 3
+DEMO_STEPS = (30, 120, 10)  # iterations of stages 1 / 2 / 3
 DEMO_SIZE = (96, 48)  # smallest size of the architecture family (see ISGAN); 4x fewer pixels than 192x128
 DEMO_LR = 3e-3  # stages 1-2 (Adam); stage 3 at a tenth, as in the recipe's 2e-4 -> 2e-5
 DEMO_DROPOUT = 0.0  # G's dropout 0.2 (recipe) slows a short run down (G alone, 150 steps: L1 0.40 vs 0.32)
