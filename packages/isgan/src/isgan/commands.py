@@ -11,9 +11,10 @@ import numpy as np
 import torch
 
 from cvcore import cli
+from cvcore.distributed import parameter_divergence
 from cvcore.errors import DataError, UserError
 from isgan.model import ISGAN, ModelConfig
-from isgan.trainer import StageTrainer, TrainConfig, parameter_divergence
+from isgan.trainer import StageTrainer, TrainConfig
 
 __all__ = ["evaluate_cmd", "export_cmd", "extract_cmd", "generate_cmd", "identity_swap", "load_model", "shuffle_grid",
            "train"]

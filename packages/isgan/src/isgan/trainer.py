@@ -23,7 +23,7 @@ from isgan.losses import ISGANLoss, LossWeights
 from isgan.model import ISGAN, ModelConfig
 from isgan.steps import adversarial_step, stage1_step
 
-__all__ = ["StageTrainer", "TrainConfig", "build_optimizers", "parameter_divergence", "stage_checkpoint_name"]
+__all__ = ["StageTrainer", "TrainConfig", "build_optimizers", "stage_checkpoint_name"]
 
 
 @dataclass
@@ -50,23 +50,6 @@ class TrainConfig:
     save_every: int = 50
     steps_per_epoch: int | None = None  # cap (demos, smoke tests); None = the whole sampler
     seed: int = 0
-
-
-def parameter_divergence(model: torch.nn.Module) -> float:
-    """Largest ``max_rank − min_rank`` over every parameter element across the ranks (0.0 when the
-    ranks hold bit-identical weights; always 0.0 outside ``torchrun``). BatchNorm statistics are
-    buffers and stay per rank, so they are not compared."""
-    from cvcore.distributed import get_world_size
-
-    if get_world_size() == 1:
-        return 0.0
-    import torch.distributed as dist
-
-    flat = torch.cat([p.detach().reshape(-1).double() for p in model.parameters()])
-    hi, lo = flat.clone(), flat.clone()
-    dist.all_reduce(hi, op=dist.ReduceOp.MAX)
-    dist.all_reduce(lo, op=dist.ReduceOp.MIN)
-    return float((hi - lo).max())
 
 
 def stage_checkpoint_name(stage: int, epoch: int) -> str:

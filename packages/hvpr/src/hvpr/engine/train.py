@@ -61,17 +61,6 @@ def epoch_batches(num_items: int, batch_size: int, epoch: int, seed: int, rank: 
     return [order[i * batch_size:(i + 1) * batch_size] for i in range(n)]
 
 
-def rank_weight_spread(model: Any) -> float:
-    """max over parameters of (max over ranks − min over ranks); 0.0 when every rank holds the same weights."""
-    import torch.distributed as tdist
-
-    flat = torch.cat([p.detach().reshape(-1).double() for p in model.parameters()])
-    hi, lo = flat.clone(), flat.clone()
-    tdist.all_reduce(hi, op=tdist.ReduceOp.MAX)
-    tdist.all_reduce(lo, op=tdist.ReduceOp.MIN)
-    return float((hi - lo).max())
-
-
 def _load_items(dataset: Any, indices: Sequence[int]) -> list[dict[str, Any]]:
     return [dataset[i] for i in indices]
 
@@ -187,7 +176,7 @@ def train(config: HVPRConfig, dataset: Any, output_dir: str | Path | None, *, ma
             if eval_every and step % eval_every == 0 and step < total:
                 run_eval(step)
     if world > 1:  # DDP keeps the ranks' weights identical; verify and record it
-        sync = rank_weight_spread(model)
+        sync = dist.parameter_divergence(model)
         history.append(logger.log(step=step, kind="ddp", world_size=world, max_rank_weight_diff=sync))
     last_ckpt = checkpoint(step) or last_ckpt
     if step == total:
