@@ -7,11 +7,11 @@ brute-force references and exact properties."""
 import numpy as np
 import pytest
 import torch
+from test_voxelize import _brute_force
 
 from hvpr.data import PillarVoxelizer
 from hvpr.data.kitti_io import Calibration
 from hvpr.ops.pointnet2 import ball_query, farthest_point_sample
-from test_voxelize import _brute_force
 
 pytestmark = pytest.mark.realdata
 
