@@ -66,3 +66,15 @@ def test_official_input_tanh():
     d_off = Discriminator(2, width=4, input_tanh=True)
     d_off.load_state_dict(d.state_dict())
     torch.testing.assert_close(d_off(x)[0], d(torch.tanh(x))[0])
+
+
+def test_discriminator_class_head_depends_on_the_image():
+    """The class logits must not collapse to the Linear bias (the mean of an InstanceNorm map is 0):
+    they differ between images and their gradient reaches the input (L_cls trains G and the encoders)."""
+    d = Discriminator(5, width=4, num_down=4)
+    x = torch.randn(3, 3, 96, 48, requires_grad=True)
+    _, logits = d(x)
+    assert (logits - d.class_fc.bias).abs().max() > 1e-3
+    assert (logits[0] - logits[1]).abs().max() > 1e-4
+    torch.nn.functional.cross_entropy(logits, torch.tensor([0, 1, 2])).backward()
+    assert x.grad.abs().max() > 0

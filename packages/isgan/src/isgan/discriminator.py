@@ -31,7 +31,9 @@ class Discriminator(nn.Module):
             pixels per side) or 4 (drops ``c5``, 256->256; images of at least 48, the demo's 96x48).
 
     The class head averages over the whole map (adaptive pooling); the official fixed
-    ``AvgPool2d((12, 4))`` on an 11x3 map crashes (defect 1), so there is no switch for it.
+    ``AvgPool2d((12, 4))`` on an 11x3 map crashes (defect 1), so there is no switch for it. It applies
+    a LeakyReLU after its InstanceNorm (as every other InstanceNorm of D is followed): the spec's table
+    pools the normalised map directly, whose mean is 0, which would leave the class head constant.
     """
 
     def __init__(self, num_classes: int, width: int = 32, input_tanh: bool = False, num_down: int = 5) -> None:
@@ -47,7 +49,10 @@ class Discriminator(nn.Module):
         self.image_head = nn.Sequential(nn.Conv2d(8 * w, 8 * w, 4, 1, 1), nn.InstanceNorm2d(8 * w, affine=False),
                                         nn.LeakyReLU(LEAKY_SLOPE, inplace=True), nn.Conv2d(8 * w, 1, 4, 1, 1),
                                         nn.Sigmoid())
-        self.class_conv = nn.Sequential(nn.Conv2d(8 * w, 8 * w, 4, 1, 1), nn.InstanceNorm2d(8 * w, affine=False))
+        # LeakyReLU before the pooling: the spatial mean of an instance-normalised map is exactly 0 per
+        # channel, so without it the logits would be the Linear bias alone (no gradient to G or encoders)
+        self.class_conv = nn.Sequential(nn.Conv2d(8 * w, 8 * w, 4, 1, 1), nn.InstanceNorm2d(8 * w, affine=False),
+                                        nn.LeakyReLU(LEAKY_SLOPE, inplace=True))
         self.class_fc = nn.Linear(8 * w, num_classes)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
