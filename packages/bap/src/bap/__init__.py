@@ -10,9 +10,9 @@ Public API (imports are lazy, so ``import bap`` stays cheap)::
     bap.models.{BAPClassifier, DeepLabLargeFOV, DeepLabV2ASPP}, bap.data.{VOCBoxes, ...}
 """
 
-from importlib import import_module
 from importlib.metadata import version as _version
-from typing import Any
+
+from cvcore.lazy import lazy_exports
 
 __version__ = _version("bap")
 
@@ -40,10 +40,4 @@ _LAZY = {
 
 __all__ = ["__version__", "crf", "data", "metrics", "models", *sorted(_LAZY)]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    if name in ("crf", "data", "metrics", "models", "visualize", "engine"):
-        return import_module(f"bap.{name}")
-    raise AttributeError(f"module 'bap' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, submodules=("crf", "data", "metrics", "models", "visualize", "engine"))

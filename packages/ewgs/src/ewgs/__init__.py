@@ -13,9 +13,9 @@ Names are imported lazily, so ``import ewgs`` does not import torch.
 
 from __future__ import annotations
 
-import importlib
 from importlib.metadata import version as _version
-from typing import Any
+
+from cvcore.lazy import lazy_exports
 
 __version__ = _version("ewgs")
 
@@ -40,16 +40,4 @@ _SUBMODULES = {"functional", "models", "quant", "data", "engine", "checkpoint", 
 
 __all__ = sorted([*_EXPORTS, "__version__", "functional", "models"])
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    if name in _SUBMODULES:
-        return importlib.import_module(f"ewgs.{name}")
-    raise AttributeError(f"module 'ewgs' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS) | _SUBMODULES)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, submodules=_SUBMODULES)

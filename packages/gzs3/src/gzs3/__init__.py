@@ -3,9 +3,9 @@
 Public names are imported lazily (importing ``gzs3`` does not import torch).
 """
 
-from importlib import import_module
 from importlib.metadata import version as _version
-from typing import Any
+
+from cvcore.lazy import lazy_exports
 
 __version__ = _version("gzs3")
 
@@ -31,10 +31,4 @@ _EXPORTS = {
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'gzs3' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 from importlib.metadata import version as _version
-from typing import Any
+
+from cvcore.lazy import lazy_exports
 
 __version__ = _version("hvpr")
 
@@ -17,10 +18,4 @@ __all__ = ["HVPR", "Detections", "HVPRConfig", "__version__", "load_config", "lo
 _LAZY = {"HVPR": "hvpr.model.detector", "Detections": "hvpr.model.detector", "HVPRConfig": "hvpr.config",
          "load_config": "hvpr.config", "load_official_checkpoint": "hvpr.convert"}
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'hvpr' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

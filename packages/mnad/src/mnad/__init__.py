@@ -10,9 +10,9 @@ Public API (imported lazily, so ``import mnad`` stays cheap)::
 
 from __future__ import annotations
 
-import importlib
 from importlib.metadata import version as _version
-from typing import Any
+
+from cvcore.lazy import lazy_exports
 
 __version__ = _version("mnad")
 
@@ -41,16 +41,4 @@ _SUBMODULES = ("functional", "data", "synthetic", "models", "engine", "scores", 
 
 __all__ = ["__version__", *_LAZY, *_SUBMODULES]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    if name in _SUBMODULES:
-        return importlib.import_module(f"mnad.{name}")
-    raise AttributeError(f"module 'mnad' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, submodules=_SUBMODULES)

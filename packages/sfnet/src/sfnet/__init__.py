@@ -5,9 +5,9 @@ Public names are imported lazily, so ``import sfnet`` (and ``sfnet --help``) sta
 
 from __future__ import annotations
 
-import importlib
 from importlib.metadata import version as _version
-from typing import Any
+
+from cvcore.lazy import lazy_exports
 
 __version__ = _version("sfnet")
 
@@ -34,10 +34,4 @@ _EXPORTS = {
 
 __all__ = ["__version__", "data", "losses", "metrics", *sorted(_EXPORTS)]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    if name in ("data", "losses", "metrics"):
-        return importlib.import_module(f"sfnet.{name}")
-    raise AttributeError(f"module 'sfnet' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, submodules=("data", "losses", "metrics"))
