@@ -115,3 +115,17 @@ def test_ddp_two_processes_equal_single_process_on_concatenated_batch(tmp_path):
         torch.testing.assert_close(g, p.grad, rtol=1e-5, atol=1e-6)
     assert result["reduced"] == {"a": 1.0, "b": 2.0}
     assert result["in_sync"] == 0.0 and result["divergence"] == pytest.approx(0.25)
+
+
+@pytest.mark.slow
+def test_run_torchrun_launches_every_rank(tmp_path):
+    from cvcore.testing import run_torchrun
+
+    script = tmp_path / "rank.py"
+    script.write_text("import os, pathlib\n"
+                      "pathlib.Path(os.environ['OUT'], os.environ['RANK']).write_text(os.environ['WORLD_SIZE'])\n")
+    r = run_torchrun([str(script)], nproc=2, env={"OUT": str(tmp_path)}, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (tmp_path / "0").read_text() == (tmp_path / "1").read_text() == "2"
+    bad = run_torchrun([str(tmp_path / "missing.py")], nproc=1, timeout=300)
+    assert bad.returncode != 0

@@ -2,27 +2,21 @@
 interpreters import torch."""
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
+
+from cvcore.testing import run_torchrun
 
 
 @pytest.mark.slow
 def test_torchrun_two_ranks_identical_weights_one_checkpoint(tmp_path):
     out = tmp_path / "ddp"
-    exe = Path(sys.executable).with_name("torchrun")
-    launcher = [str(exe)] if exe.is_file() else [shutil.which("torchrun") or "torchrun"]
-    cmd = [*launcher, "--standalone", "--nproc_per_node", "2", "-m", "gzs3", "train", "--preset", "synthetic_tiny",
+    args = ["-m", "gzs3", "train", "--preset", "synthetic_tiny",
            "--device", "cpu", "--no-eval", "--output-dir", str(out),
            "--set", "optim.epochs=1", "--set", "optim.max_steps_per_epoch=2", "--set", "optim.batch_size=4",
            "--set", "data.synthetic_train=8", "--set", "data.synthetic_size=32", "--set", "model.width=8"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "CVCORE_OFFLINE": "1"}
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
+    r = run_torchrun(args, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]  # torchrun exits 0 only if both ranks did
     reports = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
     assert len(reports) == 1  # rank 0 reports, rank 1 stays quiet

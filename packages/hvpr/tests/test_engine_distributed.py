@@ -4,14 +4,11 @@ only rank 0 writes the checkpoint and the log. Slow: two fresh interpreters impo
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
+from cvcore.testing import run_torchrun
 from hvpr.cli import main
 
 
@@ -20,13 +17,11 @@ def test_torchrun_two_processes(tmp_path):
     data, out = tmp_path / "data", tmp_path / "run"
     assert main(["synth", "--output-dir", str(data), "--num-train", "4", "--num-val", "0", "--seed", "3"]) == 0
     assert main(["make-infos", "--data-root", str(data), "--splits", "train", "--no-gt-database"]) == 0
-    torchrun = Path(sys.executable).with_name("torchrun")
-    cmd = [str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "hvpr", "train", "--config", "tiny_synthetic",
+    args = ["-m", "hvpr", "train", "--config", "tiny_synthetic",
            "--set", "data.num_points_train=1024", "--set", "data.voxel_backend='torch'", "--data-root", str(data),
            "--output-dir", str(out), "--max-iters", "2", "--val-split", "", "--log-every", "1", "--device", "cpu",
            "--threads", "1", "-q"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "CVCORE_QUIET": "1"}
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1500)
+    proc = run_torchrun(args, cwd=tmp_path, env={"CVCORE_QUIET": "1"}, timeout=1500)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
     assert len(result) == 1 and result[0]["steps"] == 2  # printed once (rank 0)

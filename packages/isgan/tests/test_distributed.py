@@ -2,30 +2,24 @@
 interpreters import torch."""
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
+
+from cvcore.testing import run_torchrun
 
 
 @pytest.mark.slow
 def test_torchrun_two_ranks_identical_weights_one_set_of_checkpoints(tmp_path):
     out = tmp_path / "ddp"
-    exe = Path(sys.executable).with_name("torchrun")
-    launcher = [str(exe)] if exe.is_file() else [shutil.which("torchrun") or "torchrun"]
-    cmd = [*launcher, "--standalone", "--nproc_per_node", "2", "-m", "isgan", "train", "--stage", "all",
+    args = ["-m", "isgan", "train", "--stage", "all",
            "--dataset", "synthetic", "--output-dir", str(out), "--device", "cpu", "--height", "96", "--width", "48",
            "--backbone", "tiny", "--epochs-stage1", "1", "--epochs-stage2", "1", "--epochs-stage3", "1",
            "--steps-per-epoch", "2", "--seed", "0", "-q",
            "--set", "model.feat_id=8", "--set", "model.feat_nid=4", "--set", "model.noise_dim=8",
            "--set", "model.g_width=4", "--set", "model.d_width=4", "--set", "ids_per_batch=2",
            "--set", "images_per_id=2"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "CVCORE_OFFLINE": "1"}
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
+    r = run_torchrun(args, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]  # torchrun exits 0 only if both ranks did
     reports = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
     assert len(reports) == 1  # rank 0 reports, rank 1 stays quiet

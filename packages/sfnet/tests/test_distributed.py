@@ -3,34 +3,22 @@ trainable weights, rank 0 alone writes the run folder and reports. Slow: two fre
 import torch."""
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
+from cvcore.testing import run_torchrun
 from sfnet import __version__
-
-
-def _torchrun() -> list[str]:
-    exe = Path(sys.executable).with_name("torchrun")
-    if exe.is_file():
-        return [str(exe)]
-    return [shutil.which("torchrun")] if shutil.which("torchrun") else [sys.executable, "-m", "torch.distributed.run"]
 
 
 @pytest.mark.slow
 def test_torchrun_two_ranks_train_in_sync_and_write_once(tmp_path):
     out = tmp_path / "run"
-    cmd = [*_torchrun(), "--standalone", "--nproc_per_node", "2", "-m", "sfnet", "train", "--synthetic-demo",
+    args = ["-m", "sfnet", "train", "--synthetic-demo",
            "--epochs", "2", "--batch-size", "2", "--device", "cpu", "--set", "optim.max_steps_per_epoch=2",
            "--set", "data.demo_images=8", "--set", "data.demo_size=96", "--set", "data.val_synthetic=2",
            "--output-dir", str(out), "-q"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "CVCORE_OFFLINE": "1"}
-    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    proc = run_torchrun(args, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summaries = [json.loads(ln) for ln in proc.stdout.splitlines() if ln.startswith("{")]
     assert len(summaries) == 1, proc.stdout  # rank 0 only
