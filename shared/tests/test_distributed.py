@@ -129,3 +129,13 @@ def test_run_torchrun_launches_every_rank(tmp_path):
     assert (tmp_path / "0").read_text() == (tmp_path / "1").read_text() == "2"
     bad = run_torchrun([str(tmp_path / "missing.py")], nproc=1, timeout=300)
     assert bad.returncode != 0
+
+
+def test_is_main_process_follows_torchrun_rank_without_a_group(monkeypatch):
+    """After the process group is destroyed (or before it exists) torchrun's RANK still decides."""
+    monkeypatch.setenv("RANK", "1")
+    assert not dist_utils.is_main_process()
+    monkeypatch.setenv("RANK", "0")
+    assert dist_utils.is_main_process()
+    monkeypatch.delenv("RANK")
+    assert dist_utils.is_main_process()

@@ -95,7 +95,11 @@ def get_world_size() -> int:
 
 
 def is_main_process() -> bool:
-    return get_rank() == 0
+    """Rank 0 of the process group; without one, torchrun's ``RANK`` variable decides (so the answer
+    stays right after :func:`cleanup`, e.g. for printing the final result once), else True."""
+    if is_distributed():
+        return dist.get_rank() == 0
+    return os.environ.get("RANK", "0") == "0"
 
 
 def init_distributed(device: str | torch.device = "auto", *, timeout_s: float = 1800.0) -> DistInfo:

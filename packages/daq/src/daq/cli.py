@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -115,7 +114,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     result = train(cfg, out, resume=args.resume, num_workers=args.num_workers, log=_log(args))
     summary = {k: v for k, v in result.items() if k != "epochs"}
     summary["output_dir"] = str(out)
-    if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 prints the result
+    from cvcore.distributed import is_main_process
+
+    if is_main_process():  # under torchrun only rank 0 prints the result
         cli.emit(summary)
     return 0
 
