@@ -8,7 +8,8 @@ Not a test (no asserts). Run from the repository root:
 1. Forward+backward time at the ResNet-20 CIFAR shapes (batch 128) of ``nn.Conv2d``, a plain
    reference quantized conv written here with stock autograd ops (``where``-masked clip,
    detach-trick rounding, EWGS scaling as a hook), and ``EWGSConv2d`` (W2A2, δ = 1e-3), interleaved
-   rep by rep; medians of the per-rep ratios to the float conv in wall time and in CPU time; bytes
+   rep by rep (``EWGSConv2d`` twice: with the selected quantizer kernels, by default compiled for
+   large activations, and with the eager ones); medians of the per-rep ratios to the float conv in wall time and in CPU time; bytes
    saved for backward (autograd memory of one layer).
 2. One Hessian δ update of ResNet-20 (official per-quantizer estimator and the joint-probe option)
    against one training epoch (196 steps of batch 256, extrapolated from timed steps).
@@ -26,6 +27,7 @@ from torch import nn
 
 import ewgs
 from ewgs import EWGSConv2d, HessianScaleUpdater
+from ewgs.quant import kernels
 
 SHAPES = [(16, 16, 32, 1), (16, 32, 32, 2), (32, 32, 16, 1), (32, 64, 16, 2), (64, 64, 8, 1)]
 
@@ -117,11 +119,23 @@ def _saved_bytes(layer, x):
     return total
 
 
+def _with_kernels(mode, fn):
+    def run():
+        prev = kernels.get_kernels()
+        kernels.set_kernels(mode)
+        try:
+            fn()
+        finally:
+            kernels.set_kernels(prev)
+    return run
+
+
 def bench_layers(batch, reps):
     print(f"forward+backward, batch {batch}, {torch.get_num_threads()} thread(s); median ms over {reps} interleaved reps "
-          "(median of the per-rep ratios to nn.Conv2d)")
-    print(f"{'shape':>22s} {'nn.Conv2d':>10s} {'reference':>16s} {'EWGSConv2d':>16s}   CPU-time ref / ewgs"
-          "   saved MB fp/ref/ewgs")
+          f"(median of the per-rep ratios to nn.Conv2d); EWGSConv2d with kernels={kernels.get_kernels()!r} "
+          f"(compiled for activations of >= {kernels.AUTO_MIN_NUMEL} elements in 'auto') and with the eager kernels")
+    print(f"{'shape':>22s} {'nn.Conv2d':>10s} {'reference':>16s} {'EWGSConv2d':>16s} {'eager kernels':>16s}"
+          "   CPU-time ref / ewgs / eager   saved MB fp/ref/ewgs/eager")
     for cin, cout, hw, s in SHAPES:
         x = torch.relu(torch.randn(batch, cin, hw, hw)).requires_grad_(True)
         fp = nn.Conv2d(cin, cout, 3, s, 1, bias=False)
@@ -130,18 +144,28 @@ def bench_layers(batch, reps):
         q = EWGSConv2d.from_float(fp, w_bits=2, a_bits=2, delta_w=1e-3, delta_a=1e-3)
         q(x)  # E9 init
         steps, mem = {}, {}
-        for name, m in (("fp", fp), ("ref", ref), ("ewgs", q)):
+        for name, m in (("fp", fp), ("ref", ref), ("ewgs", q), ("eager", q)):
             def step(m=m, x=x):
                 m.zero_grad(set_to_none=True)
                 x.grad = None
                 m(x).sum().backward()
-            steps[name] = step
+            steps[name] = _with_kernels("eager", step) if name == "eager" else step
+            if name == "ewgs" and kernels.use_compiled(x):
+                t = time.perf_counter()
+                step()  # the one-time compilation (once per process, not per shape: dynamic shapes)
+                dt = time.perf_counter() - t
+                if dt > 1.0:
+                    print(f"  (first compiled forward+backward, including compilation: {dt:.1f} s)")
+            prev = kernels.get_kernels()
+            kernels.set_kernels("eager" if name == "eager" else prev)
             mem[name] = _saved_bytes(m, x) / 2**20
+            kernels.set_kernels(prev)
         res = _interleaved(steps, reps)
-        (t_fp, _, _), (t_ref, r_ref, c_ref), (t_q, r_q, c_q) = res["fp"], res["ref"], res["ewgs"]
+        (t_fp, _, _), (t_ref, r_ref, c_ref) = res["fp"], res["ref"]
+        (t_q, r_q, c_q), (t_e, r_e, c_e) = res["ewgs"], res["eager"]
         print(f"{f'{cin}->{cout} {hw}x{hw} s{s}':>22s} {t_fp * 1e3:10.2f} {t_ref * 1e3:9.2f} ({r_ref:.2f}x)"
-              f" {t_q * 1e3:9.2f} ({r_q:.2f}x)   {c_ref:.2f}x / {c_q:.2f}x   "
-              f"{mem['fp']:.1f}/{mem['ref']:.1f}/{mem['ewgs']:.1f}")
+              f" {t_q * 1e3:9.2f} ({r_q:.2f}x) {t_e * 1e3:9.2f} ({r_e:.2f}x)   {c_ref:.2f}x / {c_q:.2f}x / {c_e:.2f}x"
+              f"   {mem['fp']:.1f}/{mem['ref']:.1f}/{mem['ewgs']:.1f}/{mem['eager']:.1f}")
 
 
 def bench_hessian(batch, batches, max_iter, steps):
@@ -183,8 +207,11 @@ def main():
     p.add_argument("--hessian-batches", type=int, default=1)
     p.add_argument("--max-iter", type=int, default=10)
     p.add_argument("--skip-hessian", action="store_true")
+    p.add_argument("--kernels", choices=("auto", "compiled", "eager"), default="auto",
+                   help="quantizer kernels of the EWGSConv2d column (default: auto)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    kernels.set_kernels(a.kernels)
     bench_layers(a.batch, a.reps)
     if not a.skip_hessian:
         bench_hessian(a.hessian_batch, a.hessian_batches, a.max_iter, a.reps)

@@ -144,10 +144,9 @@ def test_empty_batch_and_constant_activations():
 
 @pytest.mark.parametrize("delta", [0.0, 0.3])
 def test_layer_gradients_bit_identical_to_stock_autograd(delta, monkeypatch):
-    """The fused quantizer + output-scale nodes give exactly the stock-op gradients of the whole layer."""
+    """The fused quantizer node gives exactly the stock-op gradients of the whole layer."""
     from ewgs_fused_reference import ReferenceFused as _ReferenceFused
 
-    import ewgs.quant.layers as L
     import ewgs.quant.quantizer as Q
 
     torch.manual_seed(1)
@@ -165,6 +164,32 @@ def test_layer_gradients_bit_identical_to_stock_autograd(delta, monkeypatch):
 
     new = grads()
     monkeypatch.setattr(Q, "FusedQuantizer", _ReferenceFused)
-    monkeypatch.setattr(L._ScaledOutput, "apply", lambda y, a: y * a.abs())
     ref = grads()
     assert len(new) == len(ref) and all(torch.equal(a, b) for a, b in zip(new, ref))
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_output_scale_folded_into_weight_equals_e4(bias):
+    """``op(Q_A, |α|·Q_W, |α|·b)`` is E4's ``|α|·op(Q_A, Q_W, b)`` (and its gradients) to float rounding."""
+    torch.manual_seed(2)
+    m = EWGSConv2d(4, 6, 3, padding=1, bias=bias, w_bits=2, a_bits=3, delta_w=0.2, delta_a=0.2)
+    x = torch.relu(torch.randn(3, 4, 9, 9))
+    m(x)  # E9 init
+    with torch.no_grad():
+        m.scale.fill_(-1.7)  # |α| and sgn(α) both matter
+    g = torch.randn(3, 6, 9, 9)
+
+    def run(folded):
+        m.zero_grad(set_to_none=True)
+        xx = x.clone().requires_grad_(True)
+        if folded:
+            y = m(xx)
+        else:
+            qa = m._aq(xx)
+            qw = m._wq()
+            y = m._conv_forward(qa, qw, m.bias) * m.scale.abs()
+        y.backward(g)
+        return [y.detach(), xx.grad] + [p.grad.clone() for p in m.parameters()]
+
+    for a, b in zip(run(True), run(False)):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)

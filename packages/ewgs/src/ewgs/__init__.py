@@ -33,6 +33,7 @@ _EXPORTS = {
     "HessianScaleUpdater": "ewgs.quant.hessian",
     "estimate_scaling_factors": "ewgs.quant.hessian",
     "hutchinson_trace": "ewgs.quant.hessian",
+    "set_kernels": "ewgs.quant.kernels",
     "load_official_checkpoint": "ewgs.checkpoint",
     "QuantizationError": "ewgs.errors",
 }

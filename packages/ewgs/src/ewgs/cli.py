@@ -59,6 +59,9 @@ def _train_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-iter", type=_pos_int, help="Hutchinson samples at most (50)")
     g.add_argument("--joint-probe", action="store_true", help="faster joint Rademacher probes (opt-in)")
     g.add_argument("--compat", choices=("default", "official"))
+    g.add_argument("--kernels", choices=("auto", "compiled", "eager"),
+                   help="quantizer kernels: compiled single-pass CPU kernels for large activations (auto, "
+                        "the default; also EWGS_KERNELS), always, or never; same numbers up to float rounding")
 
 
 def _explicit(args: argparse.Namespace) -> dict[str, Any]:
@@ -101,7 +104,10 @@ def _base_config(args: argparse.Namespace) -> Any:
 def cmd_train(args: argparse.Namespace) -> int:
     from ewgs.config import TrainConfig
     from ewgs.engine.train import train
+    from ewgs.quant.kernels import set_kernels
 
+    if args.kernels is not None:
+        set_kernels(args.kernels)
     cfg = cli.resolve_config(TrainConfig, args, base=_base_config(args), explicit=_explicit(args))
     out = args.output_dir or "runs/ewgs"
     result = train(cfg, data_root=args.data_root, output_dir=out, device=args.device, num_workers=args.num_workers,

@@ -19,7 +19,6 @@ from cvcore.quant import check_bits
 from ewgs.errors import QuantizationError
 from ewgs.quant.ewgs_grad import Backward, num_steps
 from ewgs.quant.quantizer import (
-    _workspace,
     discretize_act,
     discretize_weight,
     init_act_bounds,
@@ -30,31 +29,6 @@ __all__ = ["EWGSConv2d", "EWGSLayer", "EWGSLinear", "QUANTIZER_PARAMS"]
 
 #: Local names of the quantizer parameters (the optimizer's "quantizer" group).
 QUANTIZER_PARAMS = ("w_upper", "w_lower", "a_upper", "a_lower", "scale")
-
-
-class _ScaledOutput(torch.autograd.Function):
-    """``out = y·|α|`` (E4's output scale) with ``∂α = sgn(α)·Σ g·y`` formed in a reused workspace.
-
-    Bit for bit what ``y * alpha.abs()`` gives through autograd (tested), minus one fresh
-    output-sized buffer per backward (the product ``g·y`` that autograd allocates only to sum it).
-    Shapes: ``y`` any shape, ``alpha`` 0-dim.
-    """
-
-    @staticmethod
-    def forward(ctx, y, alpha):  # type: ignore[override]
-        a = alpha.abs()
-        ctx.save_for_backward(y, alpha, a)
-        return y * a
-
-    @staticmethod
-    def backward(ctx, g):  # type: ignore[override]
-        y, alpha, a = ctx.saved_tensors
-        gy = g * a if ctx.needs_input_grad[0] else None
-        ga = None
-        if ctx.needs_input_grad[1]:
-            prod = torch.mul(g, y) if torch.is_grad_enabled() else torch.mul(g, y, out=_workspace(y, 2))
-            ga = prod.sum() * alpha.sgn()
-        return gy, ga
 
 
 class EWGSLayer:
@@ -114,7 +88,7 @@ class EWGSLayer:
         """True when at least one quantizer is enabled."""
         return self.w_bits is not None or self.a_bits is not None
 
-    def _op(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    def _op(self, x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ quantizers
@@ -176,10 +150,10 @@ class EWGSLayer:
             lo, hi = init_act_bounds(x)
             self.a_lower.fill_(lo)
             self.a_upper.fill_(hi)
-        ref = self._op(x, self.weight).abs().mean()
+        ref = self._op(x, self.weight, self.bias).abs().mean()
         qa = self._aq_plain(x)
         qw = self._wq() if self.w_bits is not None else self.weight
-        quant = self._op(qa, qw).abs().mean()
+        quant = self._op(qa, qw, self.bias).abs().mean()
         ratio = ref / quant
         self.scale.fill_(float(ratio) if torch.isfinite(ratio) and quant > 0 else 1.0)
         self.initialized.fill_(True)
@@ -201,17 +175,19 @@ class EWGSLayer:
 
     def _quant_forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.quantized:
-            return self._op(x, self.weight)
+            return self._op(x, self.weight, self.bias)
         if not torch.compiler.is_compiling():  # data-dependent checks are skipped under torch.export
             self._check_finite(x)
             if not bool(self.initialized):
                 self.initialize_from(x)
         qa = self._aq(x) if self.a_bits is not None else x
         qw = self._wq(record=True) if self.w_bits is not None else self.weight
-        y = self._op(qa, qw)
-        if torch.is_grad_enabled() and not torch.compiler.is_compiling():
-            return _ScaledOutput.apply(y, self.scale)
-        return y * self.scale.abs()
+        # E4's |α|·(op(Q_A, Q_W) + b), with |α| folded into the (small) weight and bias instead of
+        # scaling the (large) output: equal up to float rounding, and it spares two output-sized
+        # passes forward and two (a product and its reduction) backward.
+        alpha = self.scale.abs()
+        bias = self.bias * alpha if self.bias is not None else None
+        return self._op(qa, qw * alpha, bias)
 
     def _quant_repr(self) -> str:
         return f"w_bits={self.w_bits}, a_bits={self.a_bits}, backward={self.backward!r}"
@@ -248,8 +224,8 @@ class EWGSConv2d(EWGSLayer, nn.Conv2d):
                            bias, padding_mode, device=device, dtype=dtype)
         self._setup_quant(w_bits, a_bits, delta_w, delta_a, backward, device, dtype)
 
-    def _op(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        return self._conv_forward(x, w, self.bias)
+    def _op(self, x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        return self._conv_forward(x, w, bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._quant_forward(x)
@@ -288,8 +264,8 @@ class EWGSLinear(EWGSLayer, nn.Linear):
         nn.Linear.__init__(self, in_features, out_features, bias, device=device, dtype=dtype)
         self._setup_quant(w_bits, a_bits, delta_w, delta_a, backward, device, dtype)
 
-    def _op(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, w, self.bias)
+    def _op(self, x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        return F.linear(x, w, bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._quant_forward(x)

@@ -12,6 +12,7 @@ import threading
 import torch
 
 from ewgs.errors import QuantizationError
+from ewgs.quant import kernels
 from ewgs.quant.ewgs_grad import Backward, num_steps
 
 __all__ = [
@@ -97,18 +98,32 @@ class FusedQuantizer(torch.autograd.Function):
         mask, ``Σ g_t·x_n``, ``Σ g_t``, ``·inv``. For δ = 0 or STE the scaling is skipped (exactly
         STE). A differentiated backward (``create_graph=True``) uses fresh tensors, no workspace.
 
+    Compiled kernels (:mod:`ewgs.quant.kernels`, by default for large float32 CPU activations): the
+    forward is one pass that returns ``x_q`` and saves only ``x``; the backward is one pass that
+    recomputes ``t``, the mask and ``x_q`` and returns ``∂x`` and the two sums. Forward and ``∂x``
+    equal the eager ones bit for bit; ``∂l``, ``∂u`` differ by the summation order (tested).
+
     Shapes: ``x`` any shape; ``lower``, ``upper``, ``delta`` 0-dim; output shape of ``x``.
     """
 
     @staticmethod
     def forward(ctx, x, lower, upper, steps: int, delta, ewgs: bool):  # type: ignore[override]
         inv = torch.reciprocal(upper - lower)
+        use_delta = bool(ewgs) and bool(delta != 0)
+        ctx.use_delta = use_delta
+        ctx.steps = steps
+        ctx.compiled = kernels.use_compiled(x)
+        if ctx.compiled:
+            x_q = kernels.forward(x, lower.detach(), inv.detach(), _steps_tensor(steps, x))
+            ctx.compiled = x_q is not None
+        if ctx.compiled:  # the backward recomputes the mask and x_q from x in its one pass
+            ctx.save_for_backward(x, lower, None, None, inv.detach(),
+                                  delta.detach().clone() if use_delta else None)
+            return x_q
         t = torch.sub(x, lower, out=_workspace(x, 0)).mul_(inv)
         x_q = torch.clamp(t, 0.0, 1.0)  # x_n, turned into x_q in place below
         outside = torch.ne(t, x_q)
         x_q.mul_(steps).round_().div_(steps)
-        use_delta = bool(ewgs) and bool(delta != 0)
-        ctx.use_delta = use_delta
         ctx.save_for_backward(x, lower, x_q if use_delta else None, outside, inv.detach(),
                               delta.detach().clone() if use_delta else None)
         return x_q
@@ -117,23 +132,45 @@ class FusedQuantizer(torch.autograd.Function):
     def backward(ctx, g):  # type: ignore[override]
         x, lower, x_q, outside, inv, delta = ctx.saved_tensors
         fresh = torch.is_grad_enabled()  # create_graph=True: tensors may be saved by this backward's graph
+        if ctx.compiled and not fresh and kernels.use_compiled(x):
+            out = kernels.backward(x, lower.detach(), inv, _steps_tensor(ctx.steps, x), g.contiguous(),
+                                   delta.to(g.dtype) if ctx.use_delta else None)
+            if out is not None:
+                gx, s_xn, s_g = out
+                return FusedQuantizer._grads(ctx, gx, s_xn, s_g, inv)
         with torch.no_grad():  # x_n is a constant of the backward, as a saved forward value would be
             x_n = torch.sub(x, lower) if fresh else torch.sub(x, lower, out=_workspace(x, 0))
-            x_n.mul_(inv).clamp_(0.0, 1.0)
+            x_n.mul_(inv)
+            if ctx.compiled:  # compiled forward, eager backward: recompute what it did not save
+                outside = torch.ne(x_n, x_n.clamp(0.0, 1.0))
+            x_n.clamp_(0.0, 1.0)
+            if ctx.compiled and ctx.use_delta:
+                x_q = torch.round(x_n * ctx.steps) / ctx.steps
         if ctx.use_delta:
             sign = torch.sign(g) if fresh else torch.sign(g, out=_workspace(g, 1))
             g_t = torch.sub(x_n, x_q).mul_(sign).mul_(delta.to(g.dtype)).add_(1).mul_(g)
             g_t.masked_fill_(outside, 0.0)
         else:
             g_t = torch.where(outside, 0.0, g)
-        gl = gu = None
+        s_xn = s_g = None
         if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
             s_xn = torch.dot(g_t.reshape(-1), x_n.reshape(-1))
             s_g = g_t.sum()
+        gx = g_t.mul_(inv) if ctx.needs_input_grad[0] else None
+        return FusedQuantizer._grads(ctx, gx, s_xn, s_g, inv)
+
+    @staticmethod
+    def _grads(ctx, gx, s_xn, s_g, inv):
+        gl = gu = None
+        if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
             gu = -s_xn * inv
             gl = (s_xn - s_g) * inv
-        gx = g_t.mul_(inv) if ctx.needs_input_grad[0] else None
-        return gx, gl, gu, None, None, None
+        return (gx if ctx.needs_input_grad[0] else None), gl, gu, None, None, None
+
+
+def _steps_tensor(steps: int, like: torch.Tensor) -> torch.Tensor:
+    """``B`` as a 0-dim tensor, so one compiled kernel serves every bit-width (no recompilation)."""
+    return torch.tensor(float(steps), dtype=like.dtype)
 
 
 def _discretize(x, lower, upper, bits, delta, backward) -> torch.Tensor:
