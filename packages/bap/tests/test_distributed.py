@@ -1,14 +1,12 @@
 """``train-classifier`` and ``train-seg`` under ``torchrun --nproc_per_node 2`` (gloo on CPU): both ranks
 finish with identical weights and the checkpoint is written once. Slow: two fresh interpreters import torch."""
 
-import os
-import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
+
+from cvcore.testing import run_torchrun
 
 
 def _weights_dump_wrapper(tmp_path):
@@ -35,7 +33,6 @@ def _weights_dump_wrapper(tmp_path):
 
 @pytest.mark.slow
 def test_torchrun_two_ranks_identical_weights_one_checkpoint(tmp_path):
-    torchrun = shutil.which("torchrun") or os.path.join(os.path.dirname(sys.executable), "torchrun")
     from bap.data import SyntheticBoxDataset, write_voc_layout
     from bap.engine.generate import write_label_png
 
@@ -47,15 +44,13 @@ def test_torchrun_two_ranks_identical_weights_one_checkpoint(tmp_path):
         write_label_png(root / "Generation" / "Ycrf" / f"synth_{i:05d}.png", m)
         write_label_png(root / "Generation" / "Yret" / f"synth_{i:05d}.png", np.where(m == 2, 0, m).astype(np.uint8))
     script = _weights_dump_wrapper(tmp_path)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "CVCORE_OFFLINE": "1"}
     common = ["--data-root", str(root), "--device", "cpu", "-q", "--backbone", "tiny", "--iters", "2",
               "--batch-size", "4", "--set", "crop=40", "--set", "width=8", "--set", "num_classes=4"]
     for cmd in ("train-classifier", "train-seg"):
         out, dump = tmp_path / cmd, tmp_path / f"dump_{cmd}"
         dump.mkdir()
-        p = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", str(script), cmd, *common,
-                            "--output-dir", str(out)], env={**env, "BAP_DUMP": str(dump)}, capture_output=True,
-                           text=True, timeout=600)
+        p = run_torchrun([str(script), cmd, *common, "--output-dir", str(out)], env={"BAP_DUMP": str(dump)},
+                         timeout=600)
         assert p.returncode == 0, p.stderr[-3000:]
         a, b = (torch.load(dump / f"rank{r}.pt", weights_only=True) for r in (0, 1))
         assert a.keys() == b.keys()

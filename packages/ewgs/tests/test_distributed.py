@@ -3,13 +3,12 @@ Hessian δ update between them: both ranks end with identical weights, quantizer
 rank 0 writes the checkpoint and the logs once. Slow: torchrun starts two fresh interpreters that import torch."""
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
 import torch
+
+from cvcore.testing import run_torchrun
 
 pytestmark = pytest.mark.slow
 
@@ -37,10 +36,7 @@ RUNNER = textwrap.dedent("""
 
 
 def _torchrun(target, out, env_extra=None, extra_args=()):
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **(env_extra or {})}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", *target,
-           *ARGS, *extra_args, "--output-dir", str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
+    proc = run_torchrun([*target, *ARGS, *extra_args, "--output-dir", str(out)], env=env_extra)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
 

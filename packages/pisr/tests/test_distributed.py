@@ -4,12 +4,12 @@ writes checkpoints and logs. Slow: fresh interpreters import torch."""
 import json
 import os
 import socket
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
+
+from cvcore.testing import run_torchrun
 
 
 def _free_port() -> int:
@@ -82,12 +82,9 @@ def test_torchrun_cli_train_baseline_two_steps(tmp_path):
         r.image(f"{i:04d}.png", rng.integers(0, 256, (32, 36, 3), dtype=np.uint8))
     out = tmp_path / "run"
     # widths through --set: torchrun's own parser would take "--d" as an abbreviation of its options
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "pisr",
-           "train-baseline", "--hr-dir", str(r.root), "--output-dir", str(out), "--set", "d=8", "--set", "s=4", "--set", "m=1",
+    proc = run_torchrun(["-m", "pisr", "train-baseline", "--hr-dir", str(r.root), "--output-dir", str(out), "--set", "d=8", "--set", "s=4", "--set", "m=1",
            "--epochs", "1", "--iters-per-epoch", "2", "--patch-size", "16", "--batch-size", "2", "--seed", "0",
-           "--device", "cpu", "--threads", "1", "-q"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+           "--device", "cpu", "--threads", "1", "-q"], timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (out / "last.pt").is_file() and (out / "model.pt").is_file()
     assert len((out / "metrics.jsonl").read_text().strip().splitlines()) == 1

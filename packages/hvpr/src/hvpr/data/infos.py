@@ -118,20 +118,11 @@ def points_in_boxes(points: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 
 
 def _annos(objs: list, calib: Calibration) -> dict[str, Any]:
-    n = len(objs)
-    a: dict[str, Any] = {
-        "name": [o.type for o in objs],
-        "truncated": np.array([o.truncated for o in objs], np.float64),
-        "occluded": np.array([o.occluded for o in objs], np.int64),
-        "alpha": np.array([o.alpha for o in objs], np.float64),
-        "bbox": np.array([o.bbox for o in objs], np.float64).reshape(n, 4),
-        # label h, w, l -> l, h, w (camera "dimensions" of the official infos)
-        "dimensions": np.array([(o.dimensions[2], o.dimensions[0], o.dimensions[1]) for o in objs],
-                               np.float64).reshape(n, 3),
-        "location": np.array([o.location for o in objs], np.float64).reshape(n, 3),
-        "rotation_y": np.array([o.rotation_y for o in objs], np.float64),
-        "score": np.full(n, -1.0),
-    }
+    from hvpr.eval.annos import objects_to_anno  # label h, w, l -> l, h, w (camera "dimensions")
+
+    a: dict[str, Any] = objects_to_anno(objs)
+    a["name"] = [o.type for o in objs]  # the official infos keep a list (JSON here)
+    a["score"] = np.full(len(objs), -1.0)
     a["difficulty"] = label_difficulty(a["bbox"], a["truncated"], a["occluded"])
     care = np.array([nm != "DontCare" for nm in a["name"]], bool)
     a["index"] = np.where(care, np.cumsum(care) - 1, -1)
