@@ -193,10 +193,15 @@ class EWGSLayer:
         return f"w_bits={self.w_bits}, a_bits={self.a_bits}, backward={self.backward!r}"
 
 
-def _skip_init(cls: type, module: nn.Module, *args: Any, **kw: Any) -> Any:
-    """Construct without the (wasted) random weight init, then set the quantizer construction values."""
+def _from_float(cls: type, module: nn.Module, *args: Any, **kw: Any) -> Any:
+    """``cls(*args, **kw)`` built without the (wasted) random init, with ``module``'s weight, bias and mode."""
     new = torch.nn.utils.skip_init(cls, *args, device=module.weight.device, dtype=module.weight.dtype, **kw)
     new._reset_quant_state(kw.get("delta_w", 0.0), kw.get("delta_a", 0.0))
+    with torch.no_grad():
+        new.weight.copy_(module.weight)
+        if module.bias is not None:
+            new.bias.copy_(module.bias)
+    new.train(module.training)
     return new
 
 
@@ -235,15 +240,9 @@ class EWGSConv2d(EWGSLayer, nn.Conv2d):
         """Wrap an ``nn.Conv2d``: copies geometry, ``weight`` and ``bias``; ``kw`` = quantizer options."""
         if not isinstance(module, nn.Conv2d):
             raise TypeError(f"expected nn.Conv2d, got {type(module).__name__}")
-        new = _skip_init(cls, module, module.in_channels, module.out_channels, module.kernel_size, module.stride,
-                         module.padding, module.dilation, module.groups, module.bias is not None,
-                         module.padding_mode, **kw)
-        with torch.no_grad():
-            new.weight.copy_(module.weight)
-            if module.bias is not None:
-                new.bias.copy_(module.bias)
-        new.train(module.training)
-        return new
+        return _from_float(cls, module, module.in_channels, module.out_channels, module.kernel_size, module.stride,
+                           module.padding, module.dilation, module.groups, module.bias is not None,
+                           module.padding_mode, **kw)
 
     def extra_repr(self) -> str:
         return f"{nn.Conv2d.extra_repr(self)}, {self._quant_repr()}"
@@ -275,13 +274,7 @@ class EWGSLinear(EWGSLayer, nn.Linear):
         """Wrap an ``nn.Linear``: copies ``weight`` and ``bias``; ``kw`` = quantizer options."""
         if not isinstance(module, nn.Linear):
             raise TypeError(f"expected nn.Linear, got {type(module).__name__}")
-        new = _skip_init(cls, module, module.in_features, module.out_features, module.bias is not None, **kw)
-        with torch.no_grad():
-            new.weight.copy_(module.weight)
-            if module.bias is not None:
-                new.bias.copy_(module.bias)
-        new.train(module.training)
-        return new
+        return _from_float(cls, module, module.in_features, module.out_features, module.bias is not None, **kw)
 
     def extra_repr(self) -> str:
         return f"{nn.Linear.extra_repr(self)}, {self._quant_repr()}"
