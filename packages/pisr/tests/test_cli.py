@@ -114,7 +114,7 @@ def test_demo_on_a_folder(tmp_path, capsys):
     assert set(res["psnr_y"]) == {"bicubic", "fsrcnn_baseline", "pisr_student"}
     assert (tmp_path / "demo" / "demo_x2.png").is_file() and (tmp_path / "w.pt").is_file()
     assert json.loads((tmp_path / "demo" / "demo.json").read_text())["psnr_y"] == res["psnr_y"]
-    # the recipe of the shipped weights: plain FSRCNN only (no teacher), saved as deployable weights
+    # the plain-FSRCNN recipe (no teacher), saved as deployable weights
     assert main(["demo", "--data-root", str(tmp_path / "photos"), "--iters", "2", "--teacher-iters", "0",
                  "--save-model", "baseline", "--output-dir", str(tmp_path / "demo2"), "--save-weights",
                  str(tmp_path / "b.pt"), "--no-shipped", "-q"]) == 0
