@@ -1,9 +1,8 @@
 """Saving and loading deployable networks, and the small default x2/x3/x4 FSRCNN weights shipped here.
 
-``fsrcnn_x2.pt`` is a distilled PISR student: ``pisr demo --scale 2 --teacher-iters 3000 --iters 3000
---no-baseline --save-model student --threads 1 --save-weights src/pisr/weights/fsrcnn_x2.pt``.
-``fsrcnn_x3.pt`` / ``fsrcnn_x4.pt`` are plain FSRCNNs: ``pisr demo --scale {s} --teacher-iters 0 --iters 3000
---save-model baseline --no-shipped --threads 1 --save-weights src/pisr/weights/fsrcnn_x{s}.pt``.
+``fsrcnn_x2.pt``, ``fsrcnn_x3.pt`` and ``fsrcnn_x4.pt`` are distilled PISR students: ``pisr demo --scale {s}
+--teacher-iters 3000 --iters 3000 --no-baseline --save-model student --threads 1 --save-weights
+src/pisr/weights/fsrcnn_x{s}.pt``.
 All were trained on scikit-image's bundled BSD-licensed photographs; see the package README,
 "Shipped default weights".
 """
