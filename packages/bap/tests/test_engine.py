@@ -75,19 +75,3 @@ def test_amp_train_step_runs_and_matches_fp32(tmp_path):
         for k, v in w[True].items():
             assert v.dtype == w[False][k].dtype and torch.isfinite(v.float()).all()
         assert load_checkpoint(res[True]["checkpoint"], package="bap", strict_version=False)["config"]["amp"] is True
-
-
-def test_amp_context_dtypes():
-    from bap.engine.amp import Amp
-
-    conv = torch.nn.Conv2d(3, 4, 3)
-    x = torch.randn(1, 3, 8, 8)
-    with Amp(True, "cpu").autocast():
-        assert conv(x).dtype == torch.bfloat16
-    with Amp(False, "cpu").autocast():
-        assert conv(x).dtype == torch.float32
-    amp = Amp(True, "cpu")
-    assert amp.dtype == torch.bfloat16 and not amp.scaler.is_enabled() and amp.state_dict() == {}
-    if torch.cuda.is_available():
-        cuda = Amp(True, "cuda")
-        assert cuda.dtype == torch.float16 and cuda.scaler.is_enabled()

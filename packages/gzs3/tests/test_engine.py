@@ -72,12 +72,12 @@ def test_synthetic_training_learns_zero_shot(tmp_path):
 
 
 def test_amp_step_bfloat16_on_cpu_close_to_fp32(tmp_path):
+    from cvcore.amp import autocast_dtype
     from gzs3.data import SyntheticZeroShot
     from gzs3.engine import JoEmStep
-    from gzs3.engine.train import amp_dtype
     from gzs3.losses import JoEmLoss
 
-    assert amp_dtype("cpu") is torch.bfloat16 and amp_dtype("cuda") is torch.float16
+    assert autocast_dtype("cpu") is torch.bfloat16 and autocast_dtype("cuda") is torch.float16
     cfg = tiny_cfg()
     setup = build_class_setup(cfg)
     model = build_model(cfg, setup).eval()  # eval: no dropout / BN updates, so both passes see one function

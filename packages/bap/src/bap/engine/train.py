@@ -16,12 +16,12 @@ import torch.nn.functional as F
 
 from bap.config import ClassifierConfig, SegConfig
 from bap.data.transforms import augment
-from bap.engine.amp import Amp
 from bap.engine.loop import BatchSampler, resume_state, save_state
 from bap.models.classifier import BAPClassifier, caffe_normalize
 from bap.models.deeplab import DeepLabLargeFOV, DeepLabV2ASPP, SegmentationNet
 from bap.noise_aware_loss import NoiseAwareLoss
 from bap.unreliable_baselines import bootstrapping_loss, entropy_regularisation_loss
+from cvcore.amp import Amp
 from cvcore.distributed import all_reduce_mean, init_distributed, is_main_process, wrap_model
 from cvcore.progress import MetricsLogger, progress
 

@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader
 import gzs3
 from cvcore import checkpoint as ckpt_lib
 from cvcore import distributed as dist
+from cvcore.amp import Amp
 from cvcore.config import save_config
 from cvcore.errors import DataError, UserError
 from cvcore.progress import AverageMeter, MetricsLogger, format_summary, get_logger, progress
@@ -27,12 +28,7 @@ from gzs3.engine.optim import build_optimizers, set_epoch_lr
 from gzs3.joint_embedding import JointEmbeddingModel
 from gzs3.losses import JoEmLoss
 
-__all__ = ["JoEmStep", "amp_dtype", "train"]
-
-
-def amp_dtype(device: torch.device | str) -> torch.dtype:
-    """Autocast dtype of ``--amp``: float16 on CUDA (with a GradScaler), bfloat16 elsewhere (CPU)."""
-    return torch.float16 if torch.device(device).type == "cuda" else torch.bfloat16
+__all__ = ["JoEmStep", "train"]
 
 
 class JoEmStep(nn.Module):
@@ -91,8 +87,7 @@ def train(cfg: TrainConfig, output_dir: str | Path, *, resume: str | Path | None
     model.to(info.device)
     loss_fn = JoEmLoss(cfg.loss.ratio, cfg.loss.temperature, cfg.loss.alpha, cfg.loss.sc_reduction)
     sgd, adam = build_optimizers(model, cfg.optim)
-    amp = amp_dtype(info.device) if cfg.amp else None
-    scaler = torch.amp.GradScaler(info.device.type, enabled=amp is torch.float16)
+    amp = Amp(cfg.amp, info.device)
     start_epoch, history = 0, []
     if resume is not None:
         state = ckpt_lib.load_checkpoint(resume, package="gzs3", version=gzs3.__version__)
@@ -100,8 +95,7 @@ def train(cfg: TrainConfig, output_dir: str | Path, *, resume: str | Path | None
             model.load_state_dict(state["model"])
             sgd.load_state_dict(state["optimizer"]["sgd"])
             adam.load_state_dict(state["optimizer"]["adam"])
-            if scaler.is_enabled() and state["optimizer"].get("scaler"):
-                scaler.load_state_dict(state["optimizer"]["scaler"])
+            amp.load_state_dict(state["optimizer"].get("scaler"))
         except (RuntimeError, KeyError, ValueError, TypeError) as exc:
             raise UserError(f"{resume} does not fit this configuration: {str(exc).splitlines()[0]}") from exc
         start_epoch = int(state["epoch"])
@@ -109,7 +103,7 @@ def train(cfg: TrainConfig, output_dir: str | Path, *, resume: str | Path | None
         if state.get("rng") is not None:
             ckpt_lib.restore_rng(state["rng"])
         log.info("resumed from %s at epoch %d", resume, start_epoch)
-    step_module = dist.wrap_model(JoEmStep(model, loss_fn, setup.sc_classes, amp), info)
+    step_module = dist.wrap_model(JoEmStep(model, loss_fn, setup.sc_classes, amp.dtype if amp.enabled else None), info)
     if info.is_main:
         out.mkdir(parents=True, exist_ok=True)
         save_config(cfg, out / "config.toml")
@@ -127,12 +121,7 @@ def train(cfg: TrainConfig, output_dir: str | Path, *, resume: str | Path | None
             total, parts = step_module(images, labels)
             if not math.isfinite(float(total.detach())):
                 raise UserError(f"loss became {float(total)} at epoch {epoch} step {i}; lower the learning rate")
-            sgd.zero_grad(set_to_none=True)
-            adam.zero_grad(set_to_none=True)
-            scaler.scale(total).backward()  # a no-op scale unless CUDA float16
-            scaler.step(sgd)
-            scaler.step(adam)
-            scaler.update()
+            amp.step(total, sgd, adam)  # the loss scale is a no-op unless CUDA float16
             meters["loss"].update(float(total.detach()), images.shape[0])
             for k, v in parts.items():
                 meters[k].update(float(v), images.shape[0])
@@ -145,7 +134,7 @@ def train(cfg: TrainConfig, output_dir: str | Path, *, resume: str | Path | None
             ckpt_lib.save_checkpoint(
                 out / "last.pt", package="gzs3", version=gzs3.__version__, model=model,
                 optimizer={"sgd": sgd.state_dict(), "adam": adam.state_dict(),
-                           "scaler": scaler.state_dict() if scaler.is_enabled() else None},
+                           "scaler": amp.state_dict() or None},
                 config=cfg, epoch=epoch,
                 extra={"class_names": setup.names, "history": history},
             )

@@ -1,5 +1,5 @@
-"""Mixed precision for the training loops (``--amp``): ``torch.autocast`` with bfloat16 on CPU and
-float16 + ``GradScaler`` on CUDA. Losses are always computed in float32 from the autocast outputs."""
+"""Mixed precision for training loops (``--amp``): ``torch.autocast`` with bfloat16 on CPU and
+float16 + ``GradScaler`` on CUDA. Callers compute their losses in float32 from the autocast outputs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ from typing import Any
 
 import torch
 
-__all__ = ["Amp"]
+__all__ = ["Amp", "autocast_dtype"]
+
+
+def autocast_dtype(device: torch.device | str) -> torch.dtype:
+    """The ``--amp`` dtype: float16 on CUDA (with a ``GradScaler``), bfloat16 elsewhere (CPU)."""
+    return torch.float16 if torch.device(device).type == "cuda" else torch.bfloat16
 
 
 class Amp:
@@ -22,17 +27,20 @@ class Amp:
     def __init__(self, enabled: bool, device: torch.device | str) -> None:
         self.device_type = torch.device(device).type
         self.enabled = bool(enabled)
-        self.dtype = torch.float16 if self.device_type == "cuda" else torch.bfloat16
+        self.dtype = autocast_dtype(device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.enabled and self.device_type == "cuda")
 
     def autocast(self) -> AbstractContextManager[Any]:
         return torch.autocast(self.device_type, dtype=self.dtype, enabled=self.enabled)
 
-    def step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
-        """``backward`` + ``optimizer.step`` (scaled on CUDA; skipped steps on inf/NaN gradients as GradScaler does)."""
-        optimizer.zero_grad(set_to_none=True)
+    def step(self, loss: torch.Tensor, *optimizers: torch.optim.Optimizer) -> None:
+        """``zero_grad`` + ``backward`` + ``step`` of each optimizer (scaled on CUDA; steps with inf/NaN
+        gradients are skipped, as ``GradScaler`` does), then one scaler update."""
+        for opt in optimizers:
+            opt.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
-        self.scaler.step(optimizer)
+        for opt in optimizers:
+            self.scaler.step(opt)
         self.scaler.update()
 
     def state_dict(self) -> dict[str, Any]:
