@@ -86,7 +86,9 @@ def test_synthetic_auc_gate(seed):
     The spec's 0.90 (from a prototype generator) does not hold for seed 1: there one object video's
     anomalous segment coincides with the two disks overlapping each other (fewer moving edges, so
     *easier* frames; per-video AUC 0.23) while every speed video scores 1.0. The gate is the worst
-    measured value rounded down with a margin of 0.034.
+    measured value rounded down with a margin of 0.034. Seeds 0-9 (same recipe, measured 2026-12-01):
+    0.977 0.884 0.943 0.965 0.879 0.953 0.963 0.978 0.944 0.921 -- 8 of 10 reach 0.90; PSNR term
+    alone (lambda = 1): 0.881 for seed 1, 0.914 for seed 4; the object videos are always the weak ones.
     """
     from mnad import TrainConfig, evaluate, train
 
