@@ -15,17 +15,13 @@ Peak memory is the process's maximum resident set size (``ru_maxrss``) after eac
 from __future__ import annotations
 
 import argparse
-import resource
 import time
 
 import numpy as np
 import torch
 
+from cvcore.bench import peak_rss_mib
 from cvcore.reid import evaluate_rank, pairwise_distance, re_ranking
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def market_like_features(nq: int, ng: int, dim: int, ids: int = 750, seed: int = 0, noise: float = 3.0):
@@ -74,12 +70,12 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     qf, gf, qp, gp, qc, gc = market_like_features(args.queries, args.gallery, args.dim, noise=args.noise)
     print(f"problem: {args.queries} queries x {args.gallery} gallery, {args.dim}-d, torch threads {args.threads}")
-    print(f"features ready, peak RSS {peak_mb():.0f} MB")
+    print(f"features ready, peak RSS {peak_rss_mib():.0f} MiB")
 
     t = time.perf_counter()
     dist = pairwise_distance(qf, gf, "sqeuclidean").numpy()
     t_dist = time.perf_counter() - t
-    print(f"pairwise_distance        {t_dist:7.2f} s   peak RSS {peak_mb():.0f} MB")
+    print(f"pairwise_distance        {t_dist:7.2f} s   peak RSS {peak_rss_mib():.0f} MiB")
     res = {}
     for backend in args.backends:
         t = time.perf_counter()
@@ -87,7 +83,7 @@ def main() -> None:
         dt = time.perf_counter() - t
         r = res[backend]
         print(f"evaluate_rank[{backend:5s}]     {dt:7.2f} s   (+distance {dt + t_dist:5.2f} s)  rank-1 {r.rank(1):.4f} "
-              f"mAP {r.mAP:.4f} mINP {r.mINP:.4f}  peak RSS {peak_mb():.0f} MB")
+              f"mAP {r.mAP:.4f} mINP {r.mINP:.4f}  peak RSS {peak_rss_mib():.0f} MiB")
     n = args.ref_queries
     t = time.perf_counter()
     ref_cmc, ref_map = reference_eval(dist[:n], qp[:n], gp, qc[:n], gc)
@@ -105,12 +101,12 @@ def main() -> None:
     qq = pairwise_distance(qf, qf).numpy()
     gg = pairwise_distance(gf, gf).numpy()
     t_gg = time.perf_counter() - t
-    print(f"QQ + GG distances        {t_gg:7.2f} s   peak RSS {peak_mb():.0f} MB")
+    print(f"QQ + GG distances        {t_gg:7.2f} s   peak RSS {peak_rss_mib():.0f} MiB")
     t = time.perf_counter()
     rr = re_ranking(dist, qq, gg, k1=20, k2=6, lambda_value=0.3)
     t_rr = time.perf_counter() - t
     r2 = evaluate_rank(rr, qp, gp, qc, gc)
-    print(f"re_ranking               {t_rr:7.2f} s   peak RSS {peak_mb():.0f} MB  (inputs alone "
+    print(f"re_ranking               {t_rr:7.2f} s   peak RSS {peak_rss_mib():.0f} MiB  (inputs alone "
           f"{(dist.nbytes + qq.nbytes + gg.nbytes) / 2**20:.0f} MB)  re-ranked rank-1 {r2.rank(1):.4f} mAP {r2.mAP:.4f}")
     # dense reference on a subset
     import sys

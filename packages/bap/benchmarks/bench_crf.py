@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import time
 
 import numpy as np
@@ -18,6 +17,7 @@ from bap.crf import STAGE2_CRF, dense_crf
 from bap.data import SyntheticBoxDataset
 from bap.models import BAPClassifier
 from bap.pseudo_labels import generate_pseudo_labels
+from cvcore.bench import peak_rss_mib, time_call
 
 
 def case(h: int, w: int, c: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -26,14 +26,6 @@ def case(h: int, w: int, c: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndar
     logits = np.eye(c)[s.mask].transpose(2, 0, 1) * 2 + rng.normal(0, 1.0, (c, h, w))
     p = np.exp(logits)
     return s.image, p / p.sum(0)
-
-
-def timed(fn, repeat: int) -> float:
-    fn()  # warm-up
-    t = time.perf_counter()
-    for _ in range(repeat):
-        fn()
-    return (time.perf_counter() - t) / repeat
 
 
 def main() -> None:
@@ -46,10 +38,10 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     img, p = case(a.size, a.size)
-    t_fast = timed(lambda: dense_crf(img, p, STAGE2_CRF, 10, "lattice"), a.repeat)
+    t_fast = time_call(lambda: dense_crf(img, p, STAGE2_CRF, 10, "lattice"), a.repeat)
     ims, ps = case(a.exact_size, a.exact_size, seed=1)
-    t_exact_small = timed(lambda: dense_crf(ims, ps, STAGE2_CRF, 10, "exact"), 1)
-    t_fast_small = timed(lambda: dense_crf(ims, ps, STAGE2_CRF, 10, "lattice"), a.repeat)
+    t_exact_small = time_call(lambda: dense_crf(ims, ps, STAGE2_CRF, 10, "exact"), 1)
+    t_fast_small = time_call(lambda: dense_crf(ims, ps, STAGE2_CRF, 10, "lattice"), a.repeat)
     agree = (dense_crf(ims, ps, STAGE2_CRF, 10, "exact").argmax(0)
              == dense_crf(ims, ps, STAGE2_CRF, 10, "lattice").argmax(0)).mean()
     n_big, n_small = a.size**2, a.exact_size**2
@@ -73,7 +65,7 @@ def main() -> None:
     dt = time.perf_counter() - t0
     print(f"pseudo labels (tiny backbone, {a.size}x{a.size}, CRF 10 it.): {len(samples) / dt:.2f} images / s")
     print(f"load average after: {os.getloadavg()}")
-    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(f"peak RSS: {peak_rss_mib():.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import argparse
 import platform
-import resource
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
 
 import daq
 import daq.models
+from cvcore.bench import peak_rss_mib, time_call
 from daq.functional import quantize_act
 
 
@@ -50,16 +48,6 @@ def saved_bytes(fn) -> int:
     return sum(seen.values())
 
 
-def timeit(fn, reps: int) -> float:
-    fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def bench_quantizer(numel: int, reps: int, bits: int) -> list[tuple[str, float, float]]:
     torch.manual_seed(0)
     base = torch.relu(torch.randn(numel))
@@ -80,7 +68,7 @@ def bench_quantizer(numel: int, reps: int, bits: int) -> list[tuple[str, float, 
             y.backward(grad)
             return y
 
-        t = timeit(step, reps)
+        t = time_call(step, reps, stat="median")
         mem = saved_bytes(lambda q=q, x=x: q(x)) / (x.numel() * x.element_size())
         rows.append((name, t, mem))
     return rows
@@ -110,7 +98,7 @@ def bench_resnet(batch: int, reps: int) -> list[tuple[str, float]]:
             for o in opts:
                 o.step()
 
-        rows.append((name, timeit(step, reps)))
+        rows.append((name, time_call(step, reps, stat="median")))
     return rows
 
 
@@ -136,7 +124,7 @@ def main() -> None:
     print(f"{'model':<10} {'ms':>8} {'x fp':>7}")
     for name, t in rrows:
         print(f"{name:<10} {t * 1e3:8.1f} {t / ref:7.2f}")
-    print(f"\npeak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(f"\npeak RSS {peak_rss_mib():.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import ewgs
+from cvcore.bench import time_call
 from ewgs import EWGSConv2d, HessianScaleUpdater
 from ewgs.quant import kernels
 
@@ -67,16 +68,6 @@ class ReferenceQConv(nn.Conv2d):
         w = (self._q(self.weight, self.lW, self.uW) - 0.5) * 2
         return self._conv_forward(self._q(x, self.lA, self.uA), w, None) * self.alpha.abs()
 
-
-def _time(fn, reps):
-    """Median wall time of ``reps`` calls of ``fn`` (after one warm-up call)."""
-    fn()
-    ts = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
 
 
 def _interleaved(fns, reps):
@@ -181,7 +172,7 @@ def bench_hessian(batch, batches, max_iter, steps):
         F.cross_entropy(model(xb), yb).backward()
         opt.step()
 
-    t_step = _time(train_step, max(3, steps // 4))
+    t_step = time_call(train_step, max(3, steps // 4), stat="median")
     epoch = t_step * 196
     print(f"\nResNet-20 W1A1: training step (batch 256) {t_step * 1000:.0f} ms -> one CIFAR epoch (196 steps) ~ {epoch:.1f} s")
     for joint in (False, True):

@@ -11,24 +11,15 @@ Not a test: prints numbers, asserts only that the two implementations agree.
 from __future__ import annotations
 
 import argparse
-import resource
-import time
 
 import torch
 import torch.nn.functional as F
 
+from cvcore.bench import peak_rss_mib, time_call
 from gzs3.calibration import apollonius_calibration, nearest_prototype
 from gzs3.distances import squared_distances
 from gzs3.joint_embedding import JointEmbeddingModel
 from gzs3.models import DeepLabV3PlusEncoder, SemanticEncoder
-
-
-def timeit(fn, reps):
-    fn()  # warm-up
-    t = time.perf_counter()
-    for _ in range(reps):
-        out = fn()
-    return (time.perf_counter() - t) / reps, out
 
 
 def reference_ac(v, protos, unseen, sigma):
@@ -60,21 +51,24 @@ def main() -> None:
         vis = DeepLabV3PlusEncoder(21, **kw).eval()
         model = JointEmbeddingModel(vis, SemanticEncoder(300, dim), torch.randn(21, 300), unseen).eval()
         with torch.no_grad():
-            t_nn, _ = timeit(lambda: model.predict(x, calibration="none"), a.reps)
-            t_ac, _ = timeit(lambda: model.predict(x, sigma=0.5), a.reps)
+            t_nn = time_call(lambda: model.predict(x, calibration="none"), a.reps)
+            t_ac = time_call(lambda: model.predict(x, sigma=0.5), a.reps)
             v = F.interpolate(vis.features(x), size=x.shape[-2:], mode="bilinear", align_corners=False)
             protos = model.prototypes()
-            t_dist, d = timeit(lambda: squared_distances(v, protos), a.reps)
-            t_dec_nn, _ = timeit(lambda: nearest_prototype(d), a.reps)
-            t_dec_ac, ours = timeit(lambda: apollonius_calibration(d, model.unseen_mask, 0.5), a.reps)
-            t_ref, ref = timeit(lambda: reference_ac(v, protos, model.unseen_mask, 0.5), a.reps)
+            t_dist = time_call(lambda: squared_distances(v, protos), a.reps)
+            d = squared_distances(v, protos)
+            t_dec_nn = time_call(lambda: nearest_prototype(d), a.reps)
+            t_dec_ac = time_call(lambda: apollonius_calibration(d, model.unseen_mask, 0.5), a.reps)
+            t_ref = time_call(lambda: reference_ac(v, protos, model.unseen_mask, 0.5), a.reps)
+            ours = apollonius_calibration(d, model.unseen_mask, 0.5)
+            ref = reference_ac(v, protos, model.unseen_mask, 0.5)
         agree = (ours == ref).float().mean().item()
         print(f"[{name}] predict: nearest {1 / t_nn:.2f} img/s, Apollonius {1 / t_ac:.2f} img/s "
               f"(calibration overhead {100 * (t_ac - t_nn) / t_nn:+.1f} %)")
         print(f"[{name}] decision only: argmin {1e3 * t_dec_nn:.1f} ms, AC top-2 {1e3 * t_dec_ac:.1f} ms; "
               f"distances {1e3 * t_dist:.1f} ms; ours (dist+AC) {1e3 * (t_dist + t_dec_ac):.1f} ms vs reference "
               f"cdist+sort {1e3 * t_ref:.1f} ms = {t_ref / (t_dist + t_dec_ac):.2f}x; agreement {100 * agree:.3f} %")
-    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(f"peak RSS {peak_rss_mib():.0f} MiB")
 
 
 if __name__ == "__main__":

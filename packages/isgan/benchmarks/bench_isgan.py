@@ -18,28 +18,19 @@ import datetime
 import json
 import os
 import platform
-import resource
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cvcore.bench import peak_rss_mib, time_call
 from isgan import ISGAN
 from isgan.losses import ISGANLoss
 from isgan.steps import adversarial_step, stage1_step
 from isgan.trainer import TrainConfig, build_optimizers
-
-
-def _time(fn, reps: int) -> float:
-    fn()
-    t = time.perf_counter()
-    for _ in range(reps):
-        fn()
-    return (time.perf_counter() - t) / reps
 
 
 def reference_stage2_step(model: ISGAN, opt, opt_d, x, y) -> None:
@@ -123,13 +114,13 @@ def main() -> None:
         model.set_stage(stage).train()
         opt, opt_d, _, _ = build_optimizers(model, cfg, stage)
         if stage == 1:
-            t = _time(lambda: stage1_step(model, opt, x, y), args.reps)
+            t = time_call(lambda: stage1_step(model, opt, x, y), args.reps)
         else:
-            t = _time(lambda: adversarial_step(model, opt, opt_d, x, y, stage, loss), args.reps)
+            t = time_call(lambda: adversarial_step(model, opt, opt_d, x, y, stage, loss), args.reps)
         rows.append((f"stage {stage} step (demo size)", 16 / t))
     model.set_stage(2).train()
     opt, opt_d, _, _ = build_optimizers(model, cfg, 2)
-    t_ref = _time(lambda: reference_stage2_step(model, opt, opt_d, x, y), args.reps)
+    t_ref = time_call(lambda: reference_stage2_step(model, opt, opt_d, x, y), args.reps)
     rows.append(("stage 2 reference loop", 16 / t_ref))
     model.eval()
     sizes = [(h, w, model, 16)]
@@ -143,14 +134,14 @@ def main() -> None:
             _write_images(folder, n, hh, ww)
             reps = args.reps if m is model else 1
             label = "demo model" if m is model else "ResNet-50"
-            t_pkg = _time(lambda: _package_extract(m, folder, hh, ww), reps)
+            t_pkg = time_call(lambda: _package_extract(m, folder, hh, ww), reps)
             xb = torch.randn(n, 3, hh, ww)
-            t_ref = _time(lambda: reference_extract(m, xb), reps)
+            t_ref = time_call(lambda: reference_extract(m, xb), reps)
             rows.append((f"extract {label} {hh}x{ww}, batch {n} (files, flip)", n / t_pkg))
             rows.append((f"extract reference {label} {hh}x{ww}, batch {n} (tensors)", n / t_ref))
             ratios[f"extract {label} {hh}x{ww} vs reference"] = round(t_ref / t_pkg, 2)
     ratios = {"stage-2 step vs reference": round(rows[1][1] / rows[3][1], 2), **ratios}
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mib()
     print(f"{'what':44s} images/s")
     for name, ips in rows:
         print(f"{name:44s} {ips:8.1f}")

@@ -8,7 +8,7 @@ Not a test: prints a table. Usage::
 The reference is FSRCNN written here as one ``nn.Sequential`` with the same weights, run on the
 whole Y plane (no tiling, no colour handling). Peak memory is that of the full ``pisr.upscale``
 pipeline (RGB -> YCbCr, network on Y, bicubic Cb/Cr, back to uint8 RGB) on an RGB image of
-``--mp`` megapixels, measured in a fresh subprocess per setting (``ru_maxrss``), whole image vs
+``--mp`` megapixels, measured in a fresh subprocess per setting (``VmHWM``, ``cvcore.bench.peak_rss_mib``), whole image vs
 tiled; the tiled output is compared with the whole one. ``--record`` merges the results into
 ``benchmarks/benchmarks.json``.
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -25,6 +24,8 @@ import time
 import numpy as np
 import torch
 from torch import nn
+
+from cvcore.bench import peak_rss_mib, reset_peak_rss, rss_mib, time_call
 
 
 def reference_fsrcnn(scale: int, src: nn.Module) -> nn.Module:
@@ -52,15 +53,6 @@ def _model(scale: int):
         return FSRCNN(scale).eval()
 
 
-def _time(fn, repeat: int) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
 
 def throughput(size: int, repeat: int) -> list[dict]:
     from pisr.inference import super_resolve_y, upscale
@@ -74,9 +66,9 @@ def throughput(size: int, repeat: int) -> list[dict]:
         ref = reference_fsrcnn(s, model)
         out_mp = (size * s) ** 2 / 1e6
         with torch.no_grad():
-            t_ref = _time(lambda: ref(y[None, None]), repeat)
-            t_y = _time(lambda: super_resolve_y(model, y), repeat)
-            t_full = _time(lambda: upscale(img, model), repeat)
+            t_ref = time_call(lambda: ref(y[None, None]), repeat, stat="min")
+            t_y = time_call(lambda: super_resolve_y(model, y), repeat, stat="min")
+            t_full = time_call(lambda: upscale(img, model), repeat, stat="min")
             diff = float((ref(y[None, None])[0, 0].double() - torch.from_numpy(super_resolve_y(model, y))).abs().max())
         rows.append({"scale": s, "input": f"{size}x{size}", "ref_net_MPps": round(out_mp / t_ref, 3),
                      "pisr_y_MPps": round(out_mp / t_y, 3), "pisr_upscale_rgb_MPps": round(out_mp / t_full, 3),
@@ -94,29 +86,6 @@ def _photo(mp: float) -> np.ndarray:
     return np.clip(np.stack([base, 0.8 * base + 20, 255 - base], axis=-1), 0, 255).astype(np.uint8)
 
 
-def _rss_kb(field: str) -> int:
-    """``VmRSS`` (current) or ``VmHWM`` (peak) of this process in kB, from /proc (Linux).
-
-    ``ru_maxrss`` is not used: after fork + exec Linux carries the parent's peak into the child's
-    ``ru_maxrss``, which would hide everything below the (torch-importing) parent's footprint.
-    """
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
-def _reset_peak() -> None:
-    """Reset ``VmHWM`` to the current RSS (``/proc/self/clear_refs`` = 5, Linux >= 4.0)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
 
 
 def memory_child(image_file: str, tile: int | None, scale: int, out_file: str) -> None:
@@ -125,17 +94,17 @@ def memory_child(image_file: str, tile: int | None, scale: int, out_file: str) -
     img = np.load(image_file)  # one allocation: no temporaries that would raise the baseline high-water mark
     model = _model(scale)
     upscale(img[:32, :32], model, tile=tile)  # warm-up (first-call allocations are not the image's)
-    base = _rss_kb("VmRSS")
-    _reset_peak()
+    base = rss_mib() or peak_rss_mib()  # current RSS (Linux); elsewhere the peak so far
+    reset_peak_rss()
     t0 = time.perf_counter()
     out = upscale(img, model, tile=tile)
     dt = time.perf_counter() - t0
-    peak = _rss_kb("VmHWM")
+    peak = peak_rss_mib()
     np.save(out_file, out)
     print(json.dumps({"scale": scale, "mp": round(img.shape[0] * img.shape[1] / 1e6, 3), "hw": list(img.shape[:2]),
-                      "tile": tile, "output_MB": round(out.nbytes / 2**20, 1), "base_rss_MB": round(base / 1024, 1),
-                      "peak_rss_MB": round(peak / 1024, 1),
-                      "extra_MB": round((peak - base) / 1024, 1), "seconds": round(dt, 2)}))
+                      "tile": tile, "output_MB": round(out.nbytes / 2**20, 1), "base_rss_MB": round(base, 1),
+                      "peak_rss_MB": round(peak, 1),
+                      "extra_MB": round(peak - base, 1), "seconds": round(dt, 2)}))
 
 
 def memory(mp: float, tile: int, scales: list[int], threads: int) -> list[dict]:

@@ -12,17 +12,13 @@ Peak memory = the process's maximum resident set size.
 from __future__ import annotations
 
 import argparse
-import resource
 import time
 
 import torch
 import torch.nn.functional as F
 
+from cvcore.bench import peak_rss_mib
 from reid_relation import RelationNet
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def reference_head(m: RelationNet, fmap: torch.Tensor) -> list[torch.Tensor]:
@@ -78,14 +74,14 @@ def main() -> None:
             reference_head(m, fmap)
         t_ref = (time.perf_counter() - t) / args.repeats
     print(f"head on ({args.batch}, 2048, 24, 8): ours {t_ours * 1e3:.1f} ms, reference {t_ref * 1e3:.1f} ms, "
-          f"ratio {t_ref / t_ours:.2f}x, equal: {same}, peak RSS {peak_mb():.0f} MB")
+          f"ratio {t_ref / t_ours:.2f}x, equal: {same}, peak RSS {peak_rss_mib():.0f} MiB")
     if args.full:
         x = torch.randn(8, 3, 384, 128)
         t = time.perf_counter()
         d = m.embed(x)
         dt = time.perf_counter() - t
         print(f"full-size embed (flip TTA) 8 x 384x128: {dt:.2f} s = {8 / dt:.1f} images/s, dim {d.shape[1]}, "
-              f"peak RSS {peak_mb():.0f} MB")
+              f"peak RSS {peak_rss_mib():.0f} MiB")
 
 
 if __name__ == "__main__":

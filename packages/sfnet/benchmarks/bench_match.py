@@ -10,11 +10,10 @@ from __future__ import annotations
 import argparse
 import math
 import platform
-import resource
-import time
 
 import torch
 
+from cvcore.bench import peak_rss_mib, time_call
 from sfnet.argmax import kernel_soft_argmax
 from sfnet.models.sfnet import SFNet
 
@@ -42,14 +41,6 @@ def reference_kernel_soft_argmax(corr: torch.Tensor, beta: float, sigma: float) 
     return out
 
 
-def timeit(fn, repeats: int) -> float:
-    fn()  # warm-up
-    t = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    return (time.perf_counter() - t) / repeats
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
@@ -65,18 +56,18 @@ def main() -> None:
     x = torch.randn(a.batch, 3, 320, 320)
     y = torch.randn(a.batch, 3, 320, 320)
     with torch.no_grad():
-        t_match = timeit(lambda: model(x, y), a.repeats)
+        t_match = time_call(lambda: model(x, y), a.repeats)
     print(f"match ({a.backbone}, 320x320, batch {a.batch}): {t_match * 1000:.0f} ms/batch = "
           f"{a.batch / t_match:.2f} pairs/s")
 
     corr = torch.rand(a.batch, 400, 20, 20)
-    t_fast = timeit(lambda: kernel_soft_argmax(corr, 50.0, 5.0), max(a.repeats, 10))
-    t_ref = timeit(lambda: reference_kernel_soft_argmax(corr, 50.0, 5.0), a.repeats)
+    t_fast = time_call(lambda: kernel_soft_argmax(corr, 50.0, 5.0), max(a.repeats, 10))
+    t_ref = time_call(lambda: reference_kernel_soft_argmax(corr, 50.0, 5.0), a.repeats)
     diff = (kernel_soft_argmax(corr, 50.0, 5.0) - reference_kernel_soft_argmax(corr, 50.0, 5.0)).abs().max()
     assert diff < 1e-4, diff
     print(f"kernel soft argmax 20x20 -> 20x20: vectorised {t_fast * 1000:.2f} ms, reference {t_ref * 1000:.1f} ms, "
           f"speed-up x{t_ref / t_fast:.0f} (max diff {float(diff):.1e})")
-    print(f"peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(f"peak memory (max RSS): {peak_rss_mib():.0f} MiB")
 
 
 if __name__ == "__main__":
