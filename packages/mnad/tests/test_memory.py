@@ -198,3 +198,20 @@ def test_bad_inputs():
         MF.flatten_queries(torch.randn(3, 4))
     with pytest.raises(ValueError):
         MF.separateness_loss(unit(3, 4), unit(1, 4))
+
+
+@pytest.mark.parametrize("method", ["sparse", "matmul"])
+def test_item_sums_match_a_per_item_sum(method):
+    q = unit(50, 6, seed=11)
+    w = torch.rand(50, generator=torch.Generator().manual_seed(12), dtype=torch.float64)
+    nearest = torch.randint(0, 4, (50,), generator=torch.Generator().manual_seed(13))
+    nearest[nearest == 2] = 1  # item 2 gets no query: its sum must be exactly zero
+    got = MF.item_sums(q, w, nearest, 5, method=method)
+    ref = torch.stack([(w[nearest == m, None] * q[nearest == m]).sum(0) for m in range(5)])
+    torch.testing.assert_close(got, ref)
+    assert torch.equal(got[2], torch.zeros(6, dtype=q.dtype)) and torch.equal(got[4], got[2])
+
+
+def test_item_sums_rejects_an_unknown_method():
+    with pytest.raises(ValueError, match="sparse"):
+        MF.item_sums(unit(3, 2, seed=1), torch.ones(3), torch.zeros(3, dtype=torch.long), 2, method="loop")

@@ -17,6 +17,7 @@ __all__ = [
     "compactness_loss",
     "apply_update",
     "flatten_queries",
+    "item_sums",
     "memory_read",
     "memory_scores",
     "memory_update",
@@ -90,7 +91,7 @@ def memory_update(
 
     The softmax over queries cancels in the ratio: ``V[k, m] / max_k' V[k', m] =
     exp(S[k, m] - max_k' S[k', m])``, so no column softmax is formed; the per-item sums are one
-    sparse-weight matrix product (no loop over items or queries).
+    product with a sparse weight matrix (no loop over items or queries).
 
     Args:
         q: ``(N, C)`` unit queries (all queries of the batch).
@@ -105,7 +106,8 @@ def memory_update(
     with torch.no_grad():
         q = q.detach()
         items = items.detach()
-        s = q @ items.t()
+        # (M, C) x (C, N), viewed as (N, M): for M << N the faster GEMM orientation on CPU
+        s = (items @ q.t()).t()
         if nearest is None:
             nearest = nearest_items(F.softmax(s, dim=1))[:, 0]
         return apply_update(q, items, s, nearest, normalize=normalize)
@@ -123,10 +125,29 @@ def apply_update(q: Tensor, items: Tensor, s: Tensor, nearest: Tensor, *,
         ref = torch.full((m,), -torch.inf, dtype=s.dtype, device=s.device)
         ref = ref.scatter_reduce(0, nearest, s_near, reduce="amax")  # max over U_m
     w = torch.exp(s_near - ref[nearest])  # = V_upd[k, n(k)] / max V_upd[:, n(k)]
-    # (M, N) weight matrix, non-zero only at (n(k), k): the per-item sums become one matmul
-    weights = torch.zeros(m, q.shape[0], dtype=q.dtype, device=q.device)
-    weights.index_put_((nearest, torch.arange(q.shape[0], device=q.device)), w)
-    return F.normalize(items + weights @ q, dim=1, eps=NORM_EPS)
+    delta = item_sums(q, w, nearest, m, method="sparse" if q.device.type == "cpu" else "matmul")
+    return F.normalize(items + delta, dim=1, eps=NORM_EPS)
+
+
+def item_sums(q: Tensor, w: Tensor, nearest: Tensor, m: int, *,
+              method: Literal["sparse", "matmul"] = "sparse") -> Tensor:
+    """``(M, C)`` per-item sums ``sum_{k: n(k)=m} w_k q_k`` of ``(N, C)`` rows with ``(N,)`` weights.
+
+    Both methods multiply ``Q`` by the ``(M, N)`` weight matrix that is non-zero only at
+    ``(n(k), k)``. ``"sparse"`` holds it as a sparse COO tensor (one pass over the queries and no
+    ``(N, C)`` temporary: the faster on CPU); ``"matmul"`` forms it densely (used on GPUs, where
+    it is one deterministic GEMM).
+    """
+    n = q.shape[0]
+    cols = torch.arange(n, device=q.device)
+    if method == "sparse":
+        weights = torch.sparse_coo_tensor(torch.stack((nearest, cols)), w, (m, n), check_invariants=False)
+        return torch.sparse.mm(weights, q)
+    if method == "matmul":
+        weights = q.new_zeros(m, n)
+        weights.index_put_((nearest, cols), w)
+        return weights @ q
+    raise ValueError(f"method must be 'sparse' or 'matmul', got {method!r}")
 
 
 def compactness_loss(q: Tensor, items: Tensor, nearest: Tensor | None = None) -> Tensor:
