@@ -77,6 +77,17 @@ def test_ped2_replica_layout(tmp_path):
     assert "training/frames" in Ped2.describe_layout() and set(DATASETS) == {"ped2", "avenue", "shanghai", "folder"}
 
 
+def test_each_layout_description_names_its_own_folder_and_label_file():
+    from mnad.data.layout import LAYOUT
+
+    for name, cls in DATASETS.items():
+        text = cls.describe_layout()
+        if cls.label_file is None:
+            assert text == LAYOUT
+        else:
+            assert f"{name}/testing/frames/<video>" in text and cls.label_file in text and "::" not in text
+
+
 @pytest.mark.parametrize("name", ["ped2", "avenue", "shanghai", "folder"])
 def test_each_layout_reads_its_replica(tmp_path, name):
     root = tmp_path / (name if name != "folder" else "mycam")

@@ -20,7 +20,3 @@ class Avenue(FrameFolderSplit):
     name = "avenue"
     label_file = "frame_labels_avenue.npy"
     test_counts = (21, 15324)
-
-    @classmethod
-    def describe_layout(cls) -> str:
-        return cls.__doc__.split("Layout", 1)[1].split("::", 1)[1]

@@ -51,5 +51,9 @@ class FrameFolderSplit(VideoFramesDataset):
 
     @classmethod
     def describe_layout(cls) -> str:
-        """The expected on-disk layout."""
+        """The expected on-disk layout: the ``Layout ...::`` block of a subclass's docstring, else
+        the generic frame-folder layout."""
+        doc = cls.__doc__ or ""  # empty under python -OO
+        if "Layout" in doc and "::" in doc.split("Layout", 1)[1]:
+            return doc.split("Layout", 1)[1].split("::", 1)[1]
         return LAYOUT

@@ -20,7 +20,3 @@ class Ped2(FrameFolderSplit):
     name = "ped2"
     label_file = "frame_labels_ped2.npy"
     test_counts = (12, 2010)
-
-    @classmethod
-    def describe_layout(cls) -> str:
-        return cls.__doc__.split("Layout", 1)[1].split("::", 1)[1]

@@ -20,7 +20,3 @@ class ShanghaiTech(FrameFolderSplit):
     name = "shanghai"
     label_file = "frame_labels_shanghai.npy"
     test_counts = (107, 40791)
-
-    @classmethod
-    def describe_layout(cls) -> str:
-        return cls.__doc__.split("Layout", 1)[1].split("::", 1)[1]
