@@ -69,7 +69,6 @@ class ReferenceQConv(nn.Conv2d):
         return self._conv_forward(self._q(x, self.lA, self.uA), w, None) * self.alpha.abs()
 
 
-
 def _interleaved(fns, reps):
     """Time several functions in the same run, interleaved rep by rep (a shared machine's load hits all).
 

@@ -53,7 +53,6 @@ def _model(scale: int):
         return FSRCNN(scale).eval()
 
 
-
 def throughput(size: int, repeat: int) -> list[dict]:
     from pisr.inference import super_resolve_y, upscale
 
@@ -84,8 +83,6 @@ def _photo(mp: float) -> np.ndarray:
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     base = 128 + 60 * np.sin(xx / 17) * np.cos(yy / 23) + rng.normal(0, 12, (h, w)).astype(np.float32)
     return np.clip(np.stack([base, 0.8 * base + 20, 255 - base], axis=-1), 0, 255).astype(np.uint8)
-
-
 
 
 def memory_child(image_file: str, tile: int | None, scale: int, out_file: str) -> None:
